@@ -1,0 +1,56 @@
+"""Errors of pynetfilter.
+
+Every error renders as one line.  Exit statuses follow iptables: 2 for a
+parameter (usage) problem, 1 for anything else (a kernel refusal, a missing
+chain, a failed COMMIT).
+"""
+
+from __future__ import annotations
+
+PARAMETER_PROBLEM = 2
+OTHER_PROBLEM = 1
+
+
+class PynfError(Exception):
+    """Base of every error pynetfilter raises on bad input."""
+
+    status = OTHER_PROBLEM
+
+    def __init__(self, message: str, *, line: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+    def at_line(self, line: int) -> PynfError:
+        """Return the same error located at restore-input line *line*."""
+        if self.line is None:
+            self.line = line
+        return self
+
+    def __str__(self) -> str:
+        if self.line is not None:
+            return f"line {self.line}: {self.message}"
+        return self.message
+
+
+class ParameterProblem(PynfError):
+    """A rule or command the iptables parser refuses (iptables exit status 2)."""
+
+    status = PARAMETER_PROBLEM
+
+
+class KernelRefusal(PynfError):
+    """A ruleset the kernel's table check refuses (EINVAL, ELOOP, ENOENT...)."""
+
+    status = OTHER_PROBLEM
+
+
+class RestoreError(PynfError):
+    """Malformed iptables-restore input (structure, not a rule's options)."""
+
+    status = OTHER_PROBLEM
+
+
+def expected(token: str, what: str) -> ParameterProblem:
+    """The standard one-line refusal: the token seen and what was expected."""
+    return ParameterProblem(f'bad value "{token}": expected {what}')

@@ -1,0 +1,34 @@
+"""-m mark (xt_mark, revision 1): the packet's nfmark under a mask."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from pynetfilter.ext.base import Match, Opt, Options, RuleContext
+from pynetfilter.ext.types import fmt_mark_mask, parse_mark_mask
+
+
+@dataclass(frozen=True, slots=True)
+class Mark(Match):
+    name: ClassVar[str] = "mark"
+    options: ClassVar[tuple[Opt, ...]] = (Opt("mark", invert=True, mandatory=True),)
+
+    mark: int = 0
+    mask: int = 0xFFFFFFFF
+    invert: bool = False
+
+    @classmethod
+    def parse(cls, opts: Options, ctx: RuleContext) -> Mark:
+        g = opts["mark"]
+        mark, mask = parse_mark_mask(g.value)
+        return cls(mark, mask, g.inverted)
+
+    def save(self) -> str:
+        return f"{' !' if self.invert else ''} --mark {fmt_mark_mask(self.mark, self.mask)}"
+
+    def describe(self, numeric: bool) -> str:
+        return f" mark match {'! ' if self.invert else ''}{fmt_mark_mask(self.mark, self.mask)}"
+
+
+EXTENSION = Mark

@@ -1,0 +1,141 @@
+"""-m tcp (xt_tcpudp): ports, flags and option of TCP segments.  Needs -p tcp."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from pynetfilter.errors import ParameterProblem
+from pynetfilter.ext.base import Match, Opt, Options, RuleContext
+from pynetfilter.ext.types import parse_port_range, parse_uint, service_name
+
+INV_SRCPT, INV_DSTPT, INV_FLAGS, INV_OPTION = 0x01, 0x02, 0x04, 0x08
+
+# libxt_tcp's tcp_flag_names: print_tcpf walks it in this order.
+FLAG_NAMES = (
+    ("FIN", 0x01), ("SYN", 0x02), ("RST", 0x04), ("PSH", 0x08), ("ACK", 0x10), ("URG", 0x20),
+    ("ALL", 0x3F), ("NONE", 0x00),
+)
+_FLAG_BY_NAME = {n: v for n, v in FLAG_NAMES}
+
+
+def parse_flags(text: str) -> int:
+    out = 0
+    for word in text.split(","):
+        v = _FLAG_BY_NAME.get(word.upper())
+        if v is None:
+            raise ParameterProblem(f'Unknown TCP flag "{word}": expected FIN,SYN,RST,PSH,ACK,URG,ALL or NONE')
+        out |= v
+    return out
+
+
+def fmt_flags(flags: int) -> str:
+    names = []
+    while flags:
+        for name, bit in FLAG_NAMES:
+            if flags & bit:
+                break
+        names.append(name)
+        flags &= ~bit
+    return ",".join(names) if names else "NONE"
+
+
+def print_ports(label: str, lo: int, hi: int, invert: bool, numeric: bool, proto: str) -> str:
+    """libxt_tcp/udp print_ports: ``spt:80`` / ``dpts:!1:2``."""
+    if lo == 0 and hi == 0xFFFF and not invert:
+        return ""
+
+    def port(p: int) -> str:
+        name = None if numeric else service_name(p, proto)
+        return name or str(p)
+
+    bang = "!" if invert else ""
+    if lo == hi:
+        return f" {label}:{bang}{port(lo)}"
+    return f" {label}s:{bang}{port(lo)}:{port(hi)}"
+
+
+def parse_ports(text: str, proto: str) -> tuple[int, int]:
+    lo, hi = parse_port_range(text, proto)
+    if lo > hi:
+        raise ParameterProblem(f'invalid portrange "{text}" (min > max): expected low:high')
+    return lo, hi
+
+
+def save_ports(opt: str, lo: int, hi: int, invert: bool) -> str:
+    if lo == 0 and hi == 0xFFFF:
+        return ""
+    bang = " !" if invert else ""
+    return f"{bang} --{opt} {lo}" if lo == hi else f"{bang} --{opt} {lo}:{hi}"
+
+
+@dataclass(frozen=True, slots=True)
+class Tcp(Match):
+    """struct xt_tcp."""
+
+    name: ClassVar[str] = "tcp"
+    proto: ClassVar[int] = 6
+    options: ClassVar[tuple[Opt, ...]] = (
+        Opt("source-port", invert=True, aliases=("sport",)),
+        Opt("destination-port", invert=True, aliases=("dport",)),
+        Opt("syn", nargs=0, invert=True, excl=("tcp-flags",)),
+        Opt("tcp-flags", nargs=2, invert=True, excl=("syn",)),
+        Opt("tcp-option", invert=True),
+    )
+
+    spts: tuple[int, int] = (0, 0xFFFF)
+    dpts: tuple[int, int] = (0, 0xFFFF)
+    option: int = 0
+    flg_mask: int = 0
+    flg_cmp: int = 0
+    invflags: int = 0
+
+    @classmethod
+    def parse(cls, opts: Options, ctx: RuleContext) -> Tcp:
+        spts = dpts = (0, 0xFFFF)
+        option = mask = cmp = inv = 0
+        for g in opts.items:
+            n = g.opt.name
+            if n == "source-port":
+                spts = parse_ports(g.value, "tcp")
+                inv |= INV_SRCPT if g.inverted else 0
+            elif n == "destination-port":
+                dpts = parse_ports(g.value, "tcp")
+                inv |= INV_DSTPT if g.inverted else 0
+            elif n == "syn":
+                mask, cmp = 0x01 | 0x02 | 0x04 | 0x10, 0x02
+                inv |= INV_FLAGS if g.inverted else 0
+            elif n == "tcp-flags":
+                mask, cmp = parse_flags(g.args[0]), parse_flags(g.args[1])
+                inv |= INV_FLAGS if g.inverted else 0
+            elif n == "tcp-option":
+                option = parse_uint(g.value, 1, 255, "TCP option number")
+                inv |= INV_OPTION if g.inverted else 0
+        return cls(spts, dpts, option, mask, cmp, inv)
+
+    def save(self) -> str:
+        out = save_ports("sport", *self.spts, bool(self.invflags & INV_SRCPT))
+        out += save_ports("dport", *self.dpts, bool(self.invflags & INV_DSTPT))
+        if self.option or self.invflags & INV_OPTION:
+            out += f"{' !' if self.invflags & INV_OPTION else ''} --tcp-option {self.option}"
+        if self.flg_mask or self.invflags & INV_FLAGS:
+            bang = " !" if self.invflags & INV_FLAGS else ""
+            out += f"{bang} --tcp-flags {fmt_flags(self.flg_mask)} {fmt_flags(self.flg_cmp)}"
+        return out
+
+    def describe(self, numeric: bool) -> str:
+        out = " tcp"
+        out += print_ports("spt", *self.spts, bool(self.invflags & INV_SRCPT), numeric, "tcp")
+        out += print_ports("dpt", *self.dpts, bool(self.invflags & INV_DSTPT), numeric, "tcp")
+        if self.option or self.invflags & INV_OPTION:
+            out += f" option={'!' if self.invflags & INV_OPTION else ''}{self.option}"
+        if self.flg_mask or self.invflags & INV_FLAGS:
+            out += f" flags:{'!' if self.invflags & INV_FLAGS else ''}"
+            if numeric:
+                out += f"0x{self.flg_mask:02X}/0x{self.flg_cmp:02X}"
+            else:
+                out += f"{fmt_flags(self.flg_mask)}/{fmt_flags(self.flg_cmp)}"
+        return out
+
+
+EXTENSION = Tcp

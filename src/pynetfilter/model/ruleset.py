@@ -1,0 +1,385 @@
+"""Tables, chains and the Ruleset: the state iptables edits and the kernel checks.
+
+Every change is made to a copy of the table and checked as the kernel checks a
+replaced table (:func:`check_table`); only a table that passes replaces the
+old one.  So a refused command or restore block changes nothing, as in the
+kernel, where a table is swapped whole or not at all.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from pynetfilter.errors import KernelRefusal, ParameterProblem, PynfError
+from pynetfilter.ext import find_target
+from pynetfilter.model.check import check_table
+from pynetfilter.model.rule import Jump, Rule
+from pynetfilter.model.tables import IPV4, STANDARD_VERDICTS, Family, TableSpec
+
+if TYPE_CHECKING:
+    from pynetfilter.syntax.command import Command
+
+VERSION = "0.1.0"
+
+
+class Chain:
+    """A chain: built-in ones have a policy and policy counters."""
+
+    __slots__ = ("name", "rules", "policy", "packets", "bytes")
+
+    def __init__(self, name: str, policy: str | None = None) -> None:
+        self.name = name
+        self.rules: list[Rule] = []
+        self.policy = policy
+        self.packets = 0
+        self.bytes = 0
+
+    @property
+    def builtin(self) -> bool:
+        return self.policy is not None
+
+    def copy(self) -> Chain:
+        c = Chain(self.name, self.policy)
+        c.rules = list(self.rules)
+        c.packets, c.bytes = self.packets, self.bytes
+        return c
+
+    def __repr__(self) -> str:
+        return f"Chain({self.name!r}, {len(self.rules)} rules)"
+
+
+class Table:
+    """A table: built-in chains in hook order, then user chains."""
+
+    def __init__(self, spec: TableSpec) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.chains: dict[str, Chain] = {h.name: Chain(h.name, "ACCEPT") for h in spec.hooks}
+
+    def copy(self) -> Table:
+        t = Table.__new__(Table)
+        t.spec, t.name = self.spec, self.name
+        t.chains = {n: c.copy() for n, c in self.chains.items()}
+        return t
+
+    def chain(self, name: str) -> Chain:
+        c = self.chains.get(name)
+        if c is None:
+            raise KernelRefusal(f'No chain/target/match by that name: "{name}" in table {self.name}')
+        return c
+
+    def user_chains(self) -> list[Chain]:
+        """User chains in libiptc's order (sorted by name, byte-wise)."""
+        users = [c for c in self.chains.values() if not c.builtin]
+        users.sort(key=lambda c: c.name.encode())
+        return users
+
+    def ordered_chains(self) -> list[Chain]:
+        return [c for c in self.chains.values() if c.builtin] + self.user_chains()
+
+    def references(self, name: str) -> int:
+        return sum(
+            1
+            for c in self.chains.values()
+            for r in c.rules
+            if type(r.target) is Jump and r.target.chain == name
+        )
+
+    def flush(self) -> None:
+        """What iptables-restore does at ``*table`` without --noflush."""
+        for name in list(self.chains):
+            c = self.chains[name]
+            if c.builtin:
+                c.rules = []
+            else:
+                del self.chains[name]
+
+    def save(self, counters: bool = False) -> str:
+        out = [f"*{self.name}"]
+        chains = self.ordered_chains()
+        for c in chains:
+            if c.builtin:
+                out.append(f":{c.name} {c.policy} [{c.packets}:{c.bytes}]")
+            else:
+                out.append(f":{c.name} - [0:0]")
+        for c in chains:
+            for r in c.rules:
+                out.append(r.save(c.name, counters))
+        out.append("COMMIT")
+        return "\n".join(out) + "\n"
+
+
+class Ruleset:
+    """An IPv4 ruleset: the tables the kernel has loaded, as iptables-save sees them.
+
+    >>> rs = Ruleset.from_save("*filter\\n:INPUT DROP [0:0]\\n-A INPUT -p tcp --dport 22 -j ACCEPT\\nCOMMIT\\n")
+    >>> rs.apply("-A INPUT -i lo -j ACCEPT")
+    ''
+    >>> print(rs.save(header=False), end="")
+    *filter
+    :INPUT DROP [0:0]
+    :FORWARD ACCEPT [0:0]
+    :OUTPUT ACCEPT [0:0]
+    -A INPUT -p tcp -m tcp --dport 22 -j ACCEPT
+    -A INPUT -i lo -j ACCEPT
+    COMMIT
+    """
+
+    def __init__(self, family: Family = IPV4) -> None:
+        self.family = family
+        self.tables: dict[str, Table] = {}
+
+    # --- construction -------------------------------------------------------
+
+    @classmethod
+    def from_save(cls, text: str, *, counters: bool = True) -> Ruleset:
+        """A ruleset from iptables-save (or iptables-restore) text; counters kept by default."""
+        rs = cls()
+        rs.restore(text, counters=counters)
+        return rs
+
+    @classmethod
+    def from_file(cls, path: str, *, counters: bool = True) -> Ruleset:
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+            return cls.from_save(f.read(), counters=counters)
+
+    def table(self, name: str) -> Table:
+        """The table, loading it (empty, policies ACCEPT) on first use like the kernel."""
+        t = self.tables.get(name)
+        if t is None:
+            spec = self.family.tables.get(name)
+            if spec is None:
+                raise ParameterProblem(
+                    f'can\'t initialize iptables table "{name}": expected one of {", ".join(self.family.tables)}'
+                )
+            t = Table(spec)
+            self.tables[name] = t
+        return t
+
+    def commit(self, table: Table) -> None:
+        """Check *table* as the kernel does and install it."""
+        check_table(table)
+        self.tables[table.name] = table
+
+    # --- commands -----------------------------------------------------------
+
+    def apply(self, command: str | list[str]) -> str:
+        """Run one iptables command (``"-t nat -A PREROUTING ..."``); returns what it prints."""
+        from pynetfilter.syntax.command import parse_command
+
+        argv = shlex.split(command) if isinstance(command, str) else list(command)
+        if argv and argv[0] in ("iptables", "iptables-legacy", "iptables-nft"):
+            argv = argv[1:]
+        cmd = parse_command(argv)
+        return self.execute(cmd)
+
+    def execute(self, cmd: Command) -> str:
+        from pynetfilter.syntax import listing
+
+        if cmd.command in "LS":
+            table = self.table(cmd.table)
+            if cmd.chain is not None:
+                table.chain(cmd.chain)
+            out = listing.list_rules(table, cmd) if cmd.command == "S" else listing.list_table(table, cmd)
+            if cmd.zero_too:
+                work = table.copy()
+                _zero(work, cmd.chain, None)
+                self.tables[table.name] = work
+            return out
+        if cmd.command == "V":
+            return f"pynf iptables v{VERSION}\n"
+        if cmd.command == "h":
+            return "usage: iptables -[ACD] chain rule-specification [options]\n"
+        work = self.table(cmd.table).copy()
+        result = apply_command(work, cmd)
+        if cmd.command != "C":
+            self.commit(work)
+        return result
+
+    # --- restore / save -----------------------------------------------------
+
+    def restore(self, text: str, *, noflush: bool = False, counters: bool = False,
+                table: str | None = None) -> None:
+        """iptables-restore: each ``*table ... COMMIT`` block is checked and installed whole.
+
+        As with iptables-restore, blocks before a failing one stay installed;
+        the failing block and everything after it change nothing.
+        """
+        from pynetfilter.syntax.restore import restore_blocks
+
+        for block in restore_blocks(text):
+            if table is not None and block.table != table:
+                continue
+            self._restore_block(block, noflush=noflush, counters=counters)
+
+    def _restore_block(self, block: object, *, noflush: bool, counters: bool) -> None:
+        from pynetfilter.syntax.restore import Block, apply_block
+
+        assert isinstance(block, Block)
+        try:
+            base = self.table(block.table)
+        except PynfError as e:
+            raise e.at_line(block.line) from None
+        work = base.copy()
+        apply_block(work, block, noflush=noflush, counters=counters)
+        try:
+            check_table(work)
+        except PynfError as e:
+            raise e.at_line(block.commit_line) from None
+        self.tables[work.name] = work
+
+    def save(self, *, counters: bool = False, table: str | None = None, header: bool = True) -> str:
+        """iptables-save text; tables in the order they were loaded."""
+        out: list[str] = []
+        stamp = time.strftime("%a %b %e %H:%M:%S %Y").replace("  ", " ")
+        for t in self.tables.values():
+            if table is not None and t.name != table:
+                continue
+            if header:
+                out.append(f"# Generated by pynf-save v{VERSION} on {stamp}\n")
+            out.append(t.save(counters))
+            if header:
+                out.append(f"# Completed on {stamp}\n")
+        return "".join(out)
+
+    def __iter__(self) -> Iterable[Table]:
+        return iter(self.tables.values())
+
+
+# --- the commands on a table copy ----------------------------------------------
+
+
+def _resolve_jumps(table: Table, cmd: Command) -> None:
+    """A -j/-g name that is no extension must be an existing chain of the table."""
+    if cmd.jump is None:
+        return
+    target = table.chains.get(cmd.jump)
+    if target is None:
+        raise ParameterProblem(f'Couldn\'t load target "{cmd.jump}": expected a target extension or a chain')
+    if target.builtin:
+        raise KernelRefusal(f'Invalid argument: cannot jump to built-in chain "{cmd.jump}"')
+
+
+def _check_iface_direction(cmd: Command) -> None:
+    """iptables refuses -o in PREROUTING/INPUT and -i in POSTROUTING/OUTPUT, by chain name."""
+    for r in cmd.rules:
+        if cmd.chain in ("PREROUTING", "INPUT") and r.ip.outiface:
+            raise ParameterProblem(f"Can't use -o with {cmd.chain}")
+        if cmd.chain in ("POSTROUTING", "OUTPUT") and r.ip.iniface:
+            raise ParameterProblem(f"Can't use -i with {cmd.chain}")
+        break
+
+
+def _zero(table: Table, chain: str | None, rulenum: int | None) -> None:
+    chains = [table.chain(chain)] if chain is not None else list(table.chains.values())
+    for c in chains:
+        if rulenum is not None:
+            if rulenum > len(c.rules):
+                raise KernelRefusal("Index of counter zeroing too big")
+            targets = [rulenum - 1]
+        else:
+            targets = list(range(len(c.rules)))
+            c.packets = c.bytes = 0
+        for i in targets:
+            old = c.rules[i]
+            c.rules[i] = Rule(old.ip, old.matches, old.target)
+
+
+def _check_new_chain_name(table: Table, name: str) -> None:
+    if name in STANDARD_VERDICTS or find_target(name) is not None:
+        raise ParameterProblem(f'chain name "{name}" may not clash with target name')
+    if name in table.chains:
+        raise KernelRefusal("Chain already exists")
+    if name.startswith("-") or name.startswith("!"):
+        raise ParameterProblem(f'chain name "{name}" not allowed to start with "-" or "!"')
+
+
+def apply_command(table: Table, cmd: Command) -> str:
+    """Apply one editing command to *table* (a working copy). Returns output (-C: '')."""
+    c = cmd.command
+    if c in "ACDIR" and not (c == "D" and cmd.rulenum is not None and not cmd.rules):
+        assert cmd.chain is not None
+        _check_iface_direction(cmd)
+        _resolve_jumps(table, cmd)
+        chain = table.chain(cmd.chain)
+        if c == "A":
+            chain.rules.extend(cmd.rules)
+        elif c == "I":
+            pos = (cmd.rulenum or 1) - 1
+            if pos > len(chain.rules):
+                raise KernelRefusal("Index of insertion too big")
+            chain.rules[pos:pos] = cmd.rules
+        elif c == "R":
+            if len(cmd.rules) != 1:
+                raise ParameterProblem("-R requires a single source and destination address")
+            pos = (cmd.rulenum or 1) - 1
+            if pos >= len(chain.rules):
+                raise KernelRefusal("Index of replacement too big")
+            chain.rules[pos] = cmd.rules[0]
+        elif c in "DC":
+            for r in cmd.rules:
+                try:
+                    idx = chain.rules.index(r)
+                except ValueError:
+                    raise KernelRefusal(
+                        "Bad rule (does a matching rule exist in that chain?)"
+                    ) from None
+                if c == "D":
+                    del chain.rules[idx]
+        return ""
+    if c == "D":
+        chain = table.chain(cmd.chain or "")
+        assert cmd.rulenum is not None
+        if cmd.rulenum > len(chain.rules):
+            raise KernelRefusal("Index of deletion too big")
+        del chain.rules[cmd.rulenum - 1]
+    elif c == "N":
+        assert cmd.chain is not None
+        _check_new_chain_name(table, cmd.chain)
+        table.chains[cmd.chain] = Chain(cmd.chain)
+    elif c == "X":
+        names = [cmd.chain] if cmd.chain else [ch.name for ch in table.user_chains()]
+        for name in names:
+            ch = table.chain(name)
+            if ch.builtin:
+                raise KernelRefusal(f"Can't delete built-in chain {name}")
+            if table.references(name):
+                raise KernelRefusal(f"Too many links: chain {name} is referenced")
+            if ch.rules:
+                raise KernelRefusal(f"Directory not empty: chain {name} has rules")
+            del table.chains[name]
+    elif c == "F":
+        chains = [table.chain(cmd.chain)] if cmd.chain else list(table.chains.values())
+        for ch in chains:
+            ch.rules = []
+    elif c == "Z":
+        _zero(table, cmd.chain, cmd.rulenum)
+    elif c == "E":
+        old, new = cmd.chain or "", cmd.newname or ""
+        ch = table.chain(old)
+        if ch.builtin:
+            raise KernelRefusal(f"Can't rename built-in chain {old}")
+        _check_new_chain_name(table, new)
+        from pynetfilter.syntax.command import _check_name
+
+        _check_name(new, "chain")
+        table.chains = {(new if n == old else n): v for n, v in table.chains.items()}
+        ch.name = new
+        for chn in table.chains.values():
+            for i, r in enumerate(chn.rules):
+                if type(r.target) is Jump and r.target.chain == old:
+                    chn.rules[i] = Rule(r.ip, r.matches, Jump(new, r.target.goto), r.packets, r.bytes)
+    elif c == "P":
+        ch = table.chain(cmd.chain or "")
+        policy = cmd.newname or ""
+        if policy not in ("ACCEPT", "DROP"):
+            raise KernelRefusal(f'Bad policy name "{policy}": expected ACCEPT or DROP')
+        if not ch.builtin:
+            raise KernelRefusal(f"Bad built-in chain name {ch.name}: policies are for built-in chains")
+        ch.policy = policy
+        if cmd.counters is not None:
+            ch.packets, ch.bytes = cmd.counters
+    return ""

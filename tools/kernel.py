@@ -1,0 +1,101 @@
+"""Ask the real kernel: run iptables-legacy in a throwaway network namespace.
+
+Used by tools/record_kernel.py (which writes the expected outputs the tests
+compare against) and by the live differential tests.  Needs root and the
+iptables package; :func:`available` says whether this machine can.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+from dataclasses import dataclass
+
+IPT = "iptables-legacy"
+
+
+def available() -> str | None:
+    """None when the kernel can be asked here, else the reason it cannot."""
+    if os.geteuid() != 0:
+        return "needs root (ip netns, iptables-legacy)"
+    for tool in ("ip", IPT, "iptables-legacy-save", "iptables-legacy-restore"):
+        if shutil.which(tool) is None:
+            return f"{tool} not installed (apt-get install iptables iproute2)"
+    return None
+
+
+@dataclass
+class Result:
+    rc: int
+    out: str
+    err: str
+
+
+class Namespace:
+    """A network namespace of our own, deleted on exit."""
+
+    def __init__(self, prefix: str = "pynf") -> None:
+        self.name = f"{prefix}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+    def __enter__(self) -> Namespace:
+        subprocess.run(["ip", "netns", "add", self.name], check=True)
+        self.run(["ip", "link", "set", "lo", "up"])
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        subprocess.run(["ip", "netns", "del", self.name], check=False)
+
+    def run(self, argv: list[str], stdin: str | None = None) -> Result:
+        p = subprocess.run(
+            ["ip", "netns", "exec", self.name, *argv],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            errors="surrogateescape",
+        )
+        return Result(p.returncode, p.stdout, p.stderr)
+
+    def ipt(self, *args: str) -> Result:
+        return self.run([IPT, *args])
+
+    def save(self, table: str | None = None, counters: bool = False) -> str:
+        argv = ["iptables-legacy-save"]
+        if table:
+            argv += ["-t", table]
+        if counters:
+            argv.append("-c")
+        return self.run(argv).out
+
+    def restore(self, text: str, *flags: str) -> Result:
+        return self.run(["iptables-legacy-restore", *flags], stdin=text)
+
+    def reset(self) -> None:
+        """Empty every table: restore each loaded table flushed, policies ACCEPT."""
+        names = self.run(["cat", "/proc/net/ip_tables_names"]).out.split()
+        for t in names:
+            self.ipt("-t", t, "-F")
+            self.ipt("-t", t, "-X")
+            self.ipt("-t", t, "-Z")
+
+
+def strip_comments(save_text: str) -> str:
+    return "".join(line + "\n" for line in save_text.splitlines() if not line.startswith("#"))
+
+
+def table_blocks(save_text: str) -> dict[str, str]:
+    """iptables-save text split into its tables (comment lines dropped)."""
+    blocks: dict[str, str] = {}
+    cur: list[str] = []
+    name = ""
+    for line in save_text.splitlines():
+        if line.startswith("#"):
+            continue
+        if line.startswith("*"):
+            name, cur = line[1:], [line]
+            continue
+        cur.append(line)
+        if line == "COMMIT":
+            blocks[name] = "\n".join(cur) + "\n"
+    return blocks

@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""Record what the real kernel says about every conformance case.
+
+    sudo python3 tools/record_kernel.py            # everything
+    sudo python3 tools/record_kernel.py tcp udp    # only these rule case files
+    sudo python3 tools/record_kernel.py --check    # re-ask the kernel, fail on any difference
+
+Rule cases (tests/ext/cases/*.t): each rule is appended with iptables-legacy
+in a throwaway network namespace; recorded are the exit status, the first
+error line, the rule's iptables-save text, and its ``-L -n -v -x`` and
+``-L`` lines.  Script cases (tests/restore/cases/*.rules): the file is fed to
+iptables-legacy-restore in a fresh namespace (flags from a first line
+``# flags: ...``); recorded are the exit status and iptables-save -c after.
+Command cases (tests/syntax/cases/*.cmds): each iptables command runs in
+order in a fresh namespace; recorded are each exit status and output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tools import cases as C  # noqa: E402
+from tools.kernel import Namespace, available, strip_comments  # noqa: E402
+
+
+def _rule_lines(listing: str) -> list[str]:
+    """Rule lines of ``iptables -L CHAIN`` output (after the two header lines)."""
+    return listing.splitlines()[2:]
+
+
+def record_rules(ns: Namespace, path: Path) -> dict:
+    cases = C.read_rule_cases(path)
+    tables = sorted({c.table for c in cases})
+    for t in tables:
+        for u in C.USER_CHAINS:
+            ns.ipt("-t", t, "-N", u)
+    out = []
+    for case in cases:
+        r = ns.ipt("-t", case.table, "-A", case.chain, *case.argv)
+        entry: dict = {"table": case.table, "chain": case.chain, "rule": case.rule, "ok": r.rc == 0,
+                       "rc": r.rc}
+        if r.rc == 0:
+            save = ns.save(case.table)
+            prefix = f"-A {case.chain}"
+            entry["save"] = [ln[len(prefix):] for ln in save.splitlines()
+                             if ln == prefix or ln.startswith(prefix + " ")]
+            entry["list_n"] = _rule_lines(ns.ipt("-t", case.table, "-L", case.chain, "-n", "-v", "-x").out)
+            entry["list"] = _rule_lines(ns.ipt("-t", case.table, "-L", case.chain).out)
+            ns.ipt("-t", case.table, "-F", case.chain)
+        else:
+            entry["error"] = (r.err.strip().splitlines() or [""])[0]
+        out.append(entry)
+    for t in tables:
+        ns.ipt("-t", t, "-F")
+        ns.ipt("-t", t, "-X")
+    return {"source": path.name, "cases": out}
+
+
+def record_script(path: Path) -> dict:
+    text = path.read_text()
+    first = text.splitlines()[0] if text else ""
+    flags = first.split(":", 1)[1].split() if first.startswith("# flags:") else []
+    with Namespace("pynf-rec") as ns:
+        r = ns.restore(text, *flags)
+        save = strip_comments(ns.save(counters=True))
+    return {"source": path.name, "flags": flags, "rc": r.rc,
+            "error": (r.err.strip().splitlines() or [""])[0], "save": save}
+
+
+def record_commands(path: Path) -> dict:
+    steps = []
+    with Namespace("pynf-rec") as ns:
+        for argv in C.read_command_cases(path):
+            r = ns.ipt(*argv)
+            steps.append({"argv": argv, "rc": r.rc, "out": r.out,
+                          "error": (r.err.strip().splitlines() or [""])[0]})
+        save = strip_comments(ns.save(counters=True))
+    return {"source": path.name, "steps": steps, "save": save}
+
+
+def _write_or_check(dest: Path, data: dict, check: bool) -> bool:
+    text = json.dumps(data, indent=1, sort_keys=True) + "\n"
+    if check:
+        old = json.loads(dest.read_text()) if dest.exists() else None
+        if old != json.loads(text):
+            print(f"DIFFERS: {dest}")
+            return False
+        return True
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(text)
+    return True
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("names", nargs="*", help="case file stems to record (default: all)")
+    ap.add_argument("--check", action="store_true", help="compare with the recorded files instead")
+    args = ap.parse_args()
+    why = available()
+    if why:
+        print(f"cannot ask the kernel: {why}", file=sys.stderr)
+        return 2
+    ok = True
+    wanted = set(args.names)
+
+    def pick(paths: list[Path]) -> list[Path]:
+        return [p for p in sorted(paths) if not wanted or p.stem in wanted]
+
+    rule_files = pick(list(C.RULE_CASES.glob("*.t")))
+    if rule_files:
+        with Namespace("pynf-rec") as ns:
+            for p in rule_files:
+                data = record_rules(ns, p)
+                ok &= _write_or_check(C.RULE_KERNEL / (p.stem + ".json"), data, args.check)
+                n_ok = sum(c["ok"] for c in data["cases"])
+                print(f"{p.name}: {len(data['cases'])} cases, {n_ok} accepted")
+    for p in pick(list(C.SCRIPT_CASES.glob("*.rules"))):
+        data = record_script(p)
+        ok &= _write_or_check(C.SCRIPT_KERNEL / (p.stem + ".json"), data, args.check)
+        print(f"{p.name}: rc={data['rc']}")
+    for p in pick(list(C.COMMAND_CASES.glob("*.cmds"))):
+        data = record_commands(p)
+        ok &= _write_or_check(C.COMMAND_KERNEL / (p.stem + ".json"), data, args.check)
+        print(f"{p.name}: {len(data['steps'])} steps")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
