@@ -13,7 +13,11 @@ line, in shell quoting, each tried with ``-A`` in every chain of the current
     :PREROUTING
     -p tcp -j DNAT --to-destination 10.233.0.1
 
-Every table has the user chains USER1 and USER2 to jump to.  The kernel's
+Every table has the user chains USER1 and USER2 to jump to.  A line
+``@ipset ARGS...`` (e.g. ``@ipset create KUBE-CLUSTER-IP hash:ip,port``) is no
+rule: the recorder runs ``ipset ARGS`` in the namespace before the file's
+rules (and destroys the sets after), and the tests create the same sets in
+the Ruleset (:func:`read_rule_setup`), so ``-m set`` rules can name them.  The kernel's
 verdict (accepted or refused) and its save and -L text are recorded by
 tools/record_kernel.py into ``tests/ext/kernel/NAME.json``.
 """
@@ -57,7 +61,7 @@ def read_rule_cases(path: Path) -> list[RuleCase]:
     out: list[RuleCase] = []
     for n, raw in enumerate(path.read_text().splitlines(), start=1):
         line = raw.strip()
-        if not line or line.startswith("#"):
+        if not line or line.startswith("#") or line.startswith("@"):
             continue
         if line.startswith("*"):
             table = line[1:].strip()
@@ -71,6 +75,11 @@ def read_rule_cases(path: Path) -> list[RuleCase]:
         for chain in chains:
             out.append(RuleCase(path.name, n, table, chain, line))
     return out
+
+
+def read_rule_setup(path: Path) -> list[list[str]]:
+    """The ``@ipset ...`` lines of a rule case file, as argv lists (``["ipset", "create", ...]``)."""
+    return [shlex.split(raw.strip()[1:]) for raw in path.read_text().splitlines() if raw.strip().startswith("@")]
 
 
 def read_command_cases(path: Path) -> list[list[str]]:

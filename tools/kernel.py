@@ -58,7 +58,8 @@ class Namespace:
         return Result(p.returncode, p.stdout, p.stderr)
 
     def ipt(self, *args: str) -> Result:
-        return self.run([IPT, *args])
+        # -w: wait for the xtables lock, which concurrent recorders in other namespaces share.
+        return self.run([IPT, "-w", *args])
 
     def save(self, table: str | None = None, counters: bool = False) -> str:
         argv = ["iptables-legacy-save"]
@@ -69,7 +70,7 @@ class Namespace:
         return self.run(argv).out
 
     def restore(self, text: str, *flags: str) -> Result:
-        return self.run(["iptables-legacy-restore", *flags], stdin=text)
+        return self.run(["iptables-legacy-restore", "-w", *flags], stdin=text)
 
     def reset(self) -> None:
         """Empty every table: restore each loaded table flushed, policies ACCEPT."""

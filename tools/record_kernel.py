@@ -10,7 +10,8 @@ in a throwaway network namespace; recorded are the exit status, the first
 error line, the rule's iptables-save text, and its ``-L -n -v -x`` and
 ``-L`` lines.  Script cases (tests/restore/cases/*.rules): the file is fed to
 iptables-legacy-restore in a fresh namespace (flags from a first line
-``# flags: ...``); recorded are the exit status and iptables-save -c after.
+``# flags: ...``; a NAME.ipset file beside it is loaded with ``ipset restore``
+first); recorded are the exit status, stderr and iptables-save -c after.
 Command cases (tests/syntax/cases/*.cmds): each iptables command runs in
 order in a fresh namespace; recorded are each exit status and output.
 """
@@ -18,6 +19,7 @@ order in a fresh namespace; recorded are each exit status and output.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -35,6 +37,11 @@ def _rule_lines(listing: str) -> list[str]:
 
 def record_rules(ns: Namespace, path: Path) -> dict:
     cases = C.read_rule_cases(path)
+    setup = C.read_rule_setup(path)
+    for argv in setup:  # "@ipset create ..." lines: sets the file's -m set rules name
+        pre = ns.run(argv)
+        if pre.rc != 0:
+            raise RuntimeError(f"{path.name}: {' '.join(argv)} failed: {pre.err.strip()}")
     tables = sorted({c.table for c in cases})
     for t in tables:
         for u in C.USER_CHAINS:
@@ -58,18 +65,26 @@ def record_rules(ns: Namespace, path: Path) -> dict:
     for t in tables:
         ns.ipt("-t", t, "-F")
         ns.ipt("-t", t, "-X")
+    if setup:
+        ns.run(["ipset", "destroy"])
+        return {"source": path.name, "setup": setup, "cases": out}
     return {"source": path.name, "cases": out}
 
 
 def record_script(path: Path) -> dict:
-    text = path.read_text()
+    text = path.read_bytes().decode("utf-8", "surrogateescape")  # as is: no newline translation
     first = text.splitlines()[0] if text else ""
     flags = first.split(":", 1)[1].split() if first.startswith("# flags:") else []
+    ipsets = path.with_suffix(".ipset")
     with Namespace("pynf-rec") as ns:
+        if ipsets.exists():  # sets a `-m set` ruleset needs, created before the restore
+            pre = ns.run(["ipset", "restore"], stdin=ipsets.read_text())
+            if pre.rc != 0:
+                raise RuntimeError(f"{ipsets.name}: ipset restore failed: {pre.err.strip()}")
         r = ns.restore(text, *flags)
         save = strip_comments(ns.save(counters=True))
-    return {"source": path.name, "flags": flags, "rc": r.rc,
-            "error": (r.err.strip().splitlines() or [""])[0], "save": save}
+    return {"source": path.name, "sha256": hashlib.sha256(text.encode()).hexdigest(), "flags": flags,
+            "rc": r.rc, "error": (r.err.strip().splitlines() or [""])[0], "stderr": r.err, "save": save}
 
 
 def record_commands(path: Path) -> dict:

@@ -28,9 +28,11 @@ class PynfError(Exception):
         return self
 
     def __str__(self) -> str:
+        # One line always: control characters from the input are shown escaped.
+        msg = "".join(c if c.isprintable() else repr(c)[1:-1] for c in self.message)
         if self.line is not None:
-            return f"line {self.line}: {self.message}"
-        return self.message
+            return f"line {self.line}: {msg}"
+        return msg
 
 
 class ParameterProblem(PynfError):

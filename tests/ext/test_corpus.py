@@ -14,6 +14,7 @@ import shlex
 import pytest
 
 from pynetfilter.errors import PynfError
+from pynetfilter.ext.set import ipset_family
 from pynetfilter.model.ruleset import Ruleset
 from pynetfilter.syntax.command import Command
 from pynetfilter.syntax.listing import format_rule
@@ -27,6 +28,8 @@ def _load() -> list[tuple[str, dict]]:
     for path in RECORDED:
         data = json.loads(path.read_text())
         for i, case in enumerate(data["cases"]):
+            if data.get("setup"):  # the "@ipset create ..." lines the file's rules need
+                case = {**case, "setup": data["setup"]}
             out.append((f"{path.stem}:{i}:{case['chain']}:{case['rule']}", case))
     return out
 
@@ -34,15 +37,18 @@ def _load() -> list[tuple[str, dict]]:
 CASES = _load()
 
 
-def _ruleset(table: str) -> Ruleset:
+def _ruleset(table: str, setup: list[list[str]] | None = None) -> Ruleset:
     rs = Ruleset()
+    for argv in setup or []:
+        if argv[:2] == ["ipset", "create"]:
+            rs.ipsets[argv[2]] = ipset_family(argv[3:])
     for u in C.USER_CHAINS:
         rs.apply(["-t", table, "-N", u])
     return rs
 
 
 def run_case(case: dict) -> tuple[bool, list[str], list[str], list[str], str]:
-    rs = _ruleset(case["table"])
+    rs = _ruleset(case["table"], case.get("setup", []))
     try:
         rs.apply(["-t", case["table"], "-A", case["chain"], *shlex.split(case["rule"])])
     except PynfError as e:

@@ -17,7 +17,8 @@ table-load time with the rule's context.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Self
 
 from pynetfilter.errors import KernelRefusal, ParameterProblem
@@ -48,6 +49,9 @@ class Given:
     args: tuple[str, ...]
     inverted: bool
     spelled: str  # the option as written, e.g. "--dpo"
+    # The rule's -p protocol (number, inverted) when the option was parsed: iptables
+    # parses an option as it meets it, so "-j DNAT --to-destination :80 -p tcp" sees no -p.
+    proto_then: tuple[int, bool] = (0, False)
 
     @property
     def value(self) -> str:
@@ -84,7 +88,12 @@ class Options:
 
 @dataclass(frozen=True, slots=True)
 class RuleContext:
-    """What an extension may look at while parsing: the rule's IP part and place."""
+    """What an extension may look at while parsing: the rule's IP part and place.
+
+    parse() must depend only on its options, ``proto``/``proto_inverted`` and
+    ``table``: the fast path shares one parsed instance among all rules with
+    the same option text, protocol and table.
+    """
 
     ip: IpMatch
     table: str
@@ -106,6 +115,9 @@ class CheckContext:
     ip: IpMatch
     table: str
     hook_mask: int  # hooks from which the rule is reachable (0 for unreachable chains)
+    matches: tuple[Match, ...] = ()  # the rule's matches (xt_TCPMSS's checkentry looks for a SYN match)
+    # The ipsets that exist (name -> family "inet", "inet6" or "unspec"), for -m set's lookup.
+    ipsets: Mapping[str, str] = field(default_factory=dict)
 
 
 class Extension:
@@ -122,6 +134,8 @@ class Extension:
     proto: ClassVar[int] = 0  # the rule must say "-p <proto>" (not inverted)
     # Old-style (non-x6) libxt parsers also accept "--opt ! value" for invertible options.
     intrapositioned: ClassVar[bool] = False
+    # The name the kernel stores when ``name`` is an iptables alias (-j NOTRACK is CT); -L prints it.
+    real_name: ClassVar[str | None] = None
 
     # Option lookup tables, built once per class by _index().
     _opt_index: ClassVar[dict[str, Opt]]

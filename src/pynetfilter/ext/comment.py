@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from pynetfilter.errors import ParameterProblem
 from pynetfilter.ext.base import Match, Opt, Options, RuleContext
 from pynetfilter.ext.types import save_string
 
@@ -22,8 +21,9 @@ class Comment(Match):
     @classmethod
     def parse(cls, opts: Options, ctx: RuleContext) -> Comment:
         text = opts["comment"].value
-        if len(text.encode("utf-8", "surrogateescape")) > MAX_LEN:
-            raise ParameterProblem(f'comment "{text[:20]}..." too long: expected at most {MAX_LEN} bytes')
+        raw = text.encode("utf-8", "surrogateescape")
+        if len(raw) > MAX_LEN:  # XTOPT_PUT copies at most 255 bytes: longer comments are cut, not refused
+            text = raw[:MAX_LEN].decode("utf-8", "surrogateescape")
         return cls(text)
 
     def save(self) -> str:

@@ -63,6 +63,28 @@ def try_uint(text: str, lo: int = 0, hi: int = 2**32 - 1, base: int = 0) -> int 
     return r[0]
 
 
+def parse_uint_range(text: str, hi: int, option: str) -> tuple[int, int, int]:
+    """XTTYPE_UINT{16,32}RC (iptables 1.8.9): ``a``, ``a:b``, ``a:``, ``:b`` or ``:``.
+
+    Returns (first, second, number of components).  An empty component is
+    0 (first) or *hi* (second); each must be a base-0 number in 0..hi; a
+    second smaller than the first is not refused here.
+    """
+    vals: list[int] = []
+    parts = text.split(":")
+    if len(parts) > 2:
+        raise ParameterProblem(f'too many components in "{text}" for "--{option}": expected value[:value]')
+    for n, part in enumerate(parts):
+        if part == "":
+            vals.append(hi if n == 1 else 0)
+            continue
+        r = strtoul(part)
+        if r is None or r[1] != "" or r[0] > hi:
+            raise ParameterProblem(f'bad value "{part}" for "--{option}": expected a number 0-{hi}')
+        vals.append(r[0])
+    return vals[0], vals[-1], len(vals)
+
+
 def parse_mark_mask(text: str, what: str = "mark") -> tuple[int, int]:
     """``value[/mask]`` as XTTYPE_MARKMASK32: mask defaults to 0xffffffff."""
     r = strtoul(text)

@@ -10,6 +10,7 @@ hook restrictions never refuse it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from pynetfilter.errors import KernelRefusal
@@ -64,9 +65,11 @@ def hook_masks(table: Table) -> dict[str, int]:
     return masks
 
 
-def check_table(table: Table) -> None:
-    """Raise KernelRefusal if the kernel would refuse to load *table*."""
+def check_table(table: Table, ipsets: Mapping[str, str] | None = None) -> None:
+    """Raise KernelRefusal if the kernel would refuse to load *table* (*ipsets*: the sets that exist)."""
     masks = hook_masks(table)
+    # Extensions and IP parts are shared between rules (fastparse interns them),
+    # so one check per (extension, IP part, hook mask) covers them all.
     cache: set[tuple[object, ...]] = set()
     for name, chain in table.chains.items():
         mask = masks[name]
@@ -76,10 +79,12 @@ def check_table(table: Table) -> None:
             if isinstance(t, Extension):
                 exts.append(t)
             for ext in exts:
-                key = (ext, r.ip, mask)
+                key: tuple[object, ...] = (id(ext), id(r.ip), mask)
+                if ext is t:  # a target's check may look at the rule's matches (TCPMSS)
+                    key += tuple(id(m) for m in r.matches)
                 if key in cache:
                     continue
-                ctx = CheckContext(r.ip, table.name, mask)
+                ctx = CheckContext(r.ip, table.name, mask, r.matches, ipsets or {})
                 try:
                     type(ext).kernel_check(ext, ctx)
                 except KernelRefusal as e:

@@ -10,24 +10,27 @@ from pynetfilter.ext.types import fmt_ipv4_net, inv, protocol_name
 if TYPE_CHECKING:
     from pynetfilter.ext.base import Match, Target
 
-# libxtables' xtables_chain_protos: names iptables prints before asking the
-# protocols database.
-CHAIN_PROTOS = {
-    6: "tcp", 132: "sctp", 17: "udp", 136: "udplite", 1: "icmp", 58: "icmpv6",
-    50: "esp", 51: "ah", 135: "mh", 0: "all",
-}
-CHAIN_PROTO_NUMBERS = {v: k for k, v in CHAIN_PROTOS.items()}
+# libxtables' xtables_chain_protos (1.8.9), in order: names iptables reads and
+# prints before asking the protocols database.
+CHAIN_PROTO_LIST: tuple[tuple[str, int], ...] = (
+    ("tcp", 6), ("sctp", 132), ("udp", 17), ("udplite", 136), ("icmp", 1), ("ipv6-icmp", 58),
+    ("icmpv6", 58), ("esp", 50), ("ah", 51), ("mobility-header", 135), ("ipv6-mh", 135), ("mh", 135),
+    ("all", 0),
+)
+CHAIN_PROTOS: dict[int, str] = {}
+for _name, _num in CHAIN_PROTO_LIST:
+    CHAIN_PROTOS.setdefault(_num, _name)
+CHAIN_PROTO_NUMBERS = {name: num for name, num in CHAIN_PROTO_LIST}
 
 
 def proto_to_name(proto: int, numeric: bool = False) -> str | None:
-    """The name iptables prints for a protocol: the protocols database first.
-
-    With -n (numeric) iptables prints the number, even for tcp.
-    """
-    if numeric:
-        return None
-    name = protocol_name(proto) if proto else None
-    return name or CHAIN_PROTOS.get(proto)
+    """iptables' proto_to_name: xtables_chain_protos first, then (unless *numeric*) the database."""
+    name = CHAIN_PROTOS.get(proto)
+    if name is not None:
+        return name
+    if proto and not numeric:
+        return protocol_name(proto)
+    return None
 
 
 def fmt_iface(name: str) -> str | None:
@@ -131,19 +134,31 @@ class Rule:
     def __hash__(self) -> int:
         return hash(self.spec())
 
-    def save_spec(self) -> str:
-        """The rule text after ``-A CHAIN`` (starting with a space), as iptables-save prints it."""
-        out = [self.ip.save()]
-        for m in self.matches:
-            out.append(f" -m {m.name}")
-            out.append(m.save())
-        t = self.target
-        if t is not None:
-            if isinstance(t, Verdict | Jump):
-                out.append(t.save())
-            else:
-                out.append(f" -j {t.name}")
-                out.append(t.save())
+    def save_spec(self, memo: dict[int, str] | None = None) -> str:
+        """The rule text after ``-A CHAIN`` (starting with a space), as iptables-save prints it.
+
+        *memo* maps id() of shared (immutable) parts to their text, for savers
+        that render many rules sharing the same objects.
+        """
+        if memo is None:
+            memo = {}
+        parts = [self.ip, *self.matches]
+        if self.target is not None:
+            parts.append(self.target)
+        out = []
+        for p in parts:
+            text = memo.get(id(p))
+            if text is None:
+                if p is self.ip:
+                    text = self.ip.save()
+                elif isinstance(p, Verdict | Jump):
+                    text = p.save()
+                elif p is self.target:
+                    text = f" -j {p.name}{p.save()}"  # type: ignore[union-attr]
+                else:
+                    text = f" -m {p.name}{p.save()}"  # type: ignore[union-attr]
+                memo[id(p)] = text
+            out.append(text)
         return "".join(out)
 
     def save(self, chain: str, counters: bool = False) -> str:

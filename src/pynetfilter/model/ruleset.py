@@ -8,6 +8,7 @@ kernel, where a table is swapped whole or not at all.
 
 from __future__ import annotations
 
+import gc
 import shlex
 import time
 from collections.abc import Iterable
@@ -105,9 +106,13 @@ class Table:
                 out.append(f":{c.name} {c.policy} [{c.packets}:{c.bytes}]")
             else:
                 out.append(f":{c.name} - [0:0]")
+        # Rules share interned match/target/IP objects: render each once.
+        texts: dict[int, str] = {}
         for c in chains:
+            head = f"-A {c.name}"
             for r in c.rules:
-                out.append(r.save(c.name, counters))
+                text = head + r.save_spec(texts)
+                out.append(f"[{r.packets}:{r.bytes}] {text}" if counters else text)
         out.append("COMMIT")
         return "\n".join(out) + "\n"
 
@@ -131,6 +136,9 @@ class Ruleset:
     def __init__(self, family: Family = IPV4) -> None:
         self.family = family
         self.tables: dict[str, Table] = {}
+        # The ipsets that exist in the kernel (name -> family "inet", "inet6" or "unspec"):
+        # iptables looks a -m set/-j SET name up there and refuses an unknown one.
+        self.ipsets: dict[str, str] = {}
 
     # --- construction -------------------------------------------------------
 
@@ -161,7 +169,7 @@ class Ruleset:
 
     def commit(self, table: Table) -> None:
         """Check *table* as the kernel does and install it."""
-        check_table(table)
+        check_table(table, self.ipsets)
         self.tables[table.name] = table
 
     # --- commands -----------------------------------------------------------
@@ -194,6 +202,11 @@ class Ruleset:
         if cmd.command == "h":
             return "usage: iptables -[ACD] chain rule-specification [options]\n"
         work = self.table(cmd.table).copy()
+        if cmd.command != "C":
+            # libiptc reads policy counters as "zeroed": replacing the table resets them.
+            for ch in work.chains.values():
+                if ch.builtin:
+                    ch.packets = ch.bytes = 0
         result = apply_command(work, cmd)
         if cmd.command != "C":
             self.commit(work)
@@ -210,10 +223,18 @@ class Ruleset:
         """
         from pynetfilter.syntax.restore import restore_blocks
 
-        for block in restore_blocks(text):
-            if table is not None and block.table != table:
-                continue
-            self._restore_block(block, noflush=noflush, counters=counters)
+        # A load builds millions of objects and no reference cycles: the cyclic
+        # collector would rescan the growing heap again and again for nothing.
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            for block in restore_blocks(text):
+                if table is not None and block.table != table:
+                    continue
+                self._restore_block(block, noflush=noflush, counters=counters)
+        finally:
+            if was_enabled:
+                gc.enable()
 
     def _restore_block(self, block: object, *, noflush: bool, counters: bool) -> None:
         from pynetfilter.syntax.restore import Block, apply_block
@@ -226,7 +247,7 @@ class Ruleset:
         work = base.copy()
         apply_block(work, block, noflush=noflush, counters=counters)
         try:
-            check_table(work)
+            check_table(work, self.ipsets)
         except PynfError as e:
             raise e.at_line(block.commit_line) from None
         self.tables[work.name] = work

@@ -1,33 +1,35 @@
 """The iptables command line: argv in, a :class:`Command` (with its rules) out.
 
-Theory of operation.  This mirrors iptables' do_parse(): getopt_long over an
-option table that grows as extensions load.  Core options come first, then
-the options of each loaded extension, the most recently loaded first, so an
-option name two extensions share goes to the newer one; long options may be
-abbreviated to any unique prefix, as getopt_long allows.  A "!" inverts the
-next option.  An option no loaded extension knows makes iptables load the
+Theory of operation.  This mirrors iptables 1.8.9's do_parse(): getopt_long
+over an option table that grows as extensions load.  Core options come first,
+then the options of each loaded extension, the most recently loaded first, so
+an option name two extensions share goes to the newer one; long options may be
+abbreviated to any unique prefix, as getopt_long allows.  A "!" word inverts
+the next option.  An option no loaded extension knows makes iptables load the
 match named by ``-p`` (``-p tcp --dport 80`` becomes ``-p tcp -m tcp --dport
 80``) and try again.  When argv is used up, every extension instance parses
-its collected options with the rule's final IP part in view.
+its collected options with the rule's final IP part in view; then the
+addresses are parsed and the command/option combination is checked against
+iptables' table of legal combinations.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from pynetfilter.errors import ParameterProblem
 from pynetfilter.ext import find_match, find_target
 from pynetfilter.ext.base import Extension, Given, Opt, RuleContext, collect
 from pynetfilter.ext.types import (
-    parse_iface,
-    parse_ipv4_nets,
+    parse_ipv4_mask,
     parse_uint,
     protocol_by_name,
-    strtoul,
     try_uint,
 )
-from pynetfilter.model.rule import CHAIN_PROTO_NUMBERS, CHAIN_PROTOS, IpMatch, Jump, Rule, Verdict, proto_to_name
+from pynetfilter.model.rule import CHAIN_PROTO_NUMBERS, IpMatch, Jump, Rule, Verdict, proto_to_name
 from pynetfilter.model.tables import STANDARD_VERDICTS
+from pynetfilter.syntax.names import host_to_ipv4, network_to_ipv4, numeric_to_ipv4
 
 # Commands (short letter -> long name); the letter is the command's identity.
 COMMANDS = {
@@ -35,39 +37,40 @@ COMMANDS = {
     "S": "list-rules", "F": "flush", "Z": "zero", "N": "new-chain", "X": "delete-chain",
     "E": "rename-chain", "P": "policy", "V": "version", "h": "help",
 }
-# Core options: letter -> (long name, aliases, takes argument, may be inverted)
-CORE = {
-    "s": ("source", ("src",), True, True),
-    "d": ("destination", ("dst",), True, True),
-    "p": ("protocol", (), True, True),
-    "i": ("in-interface", (), True, True),
-    "o": ("out-interface", (), True, True),
-    "f": ("fragment", ("fragments",), False, True),
-    "j": ("jump", (), True, False),
-    "g": ("goto", (), True, False),
-    "m": ("match", (), True, False),
-    "t": ("table", (), True, False),
-    "n": ("numeric", (), False, False),
-    "v": ("verbose", (), False, False),
-    "x": ("exact", (), False, False),
-    "c": ("set-counters", (), True, False),
-    "w": ("wait", (), False, False),
-    "W": ("wait-interval", (), True, False),
-    "M": ("modprobe", (), True, False),
-    "4": ("ipv4", (), False, False),
-    "6": ("ipv6", (), False, False),
-    "0": ("line-numbers", (), False, False),
+# iptables' original_opts, in order: (long name, letter, has_arg 0/1/2 = none/required/optional).
+LONG_OPTS: tuple[tuple[str, str, int], ...] = (
+    ("append", "A", 1), ("delete", "D", 1), ("check", "C", 1), ("insert", "I", 1),
+    ("replace", "R", 1), ("list", "L", 2), ("list-rules", "S", 2), ("flush", "F", 2),
+    ("zero", "Z", 2), ("new-chain", "N", 1), ("delete-chain", "X", 2), ("rename-chain", "E", 1),
+    ("policy", "P", 1), ("source", "s", 1), ("destination", "d", 1), ("src", "s", 1),
+    ("dst", "d", 1), ("protocol", "p", 1), ("in-interface", "i", 1), ("jump", "j", 1),
+    ("table", "t", 1), ("match", "m", 1), ("numeric", "n", 0), ("out-interface", "o", 1),
+    ("verbose", "v", 0), ("wait", "w", 2), ("wait-interval", "W", 2), ("exact", "x", 0),
+    ("fragments", "f", 0), ("version", "V", 0), ("help", "h", 2), ("line-numbers", "0", 0),
+    ("modprobe", "M", 1), ("set-counters", "c", 1), ("goto", "g", 1), ("ipv4", "4", 0),
+    ("ipv6", "6", 0),
+)
+_LONG = {name: (letter, has_arg) for name, letter, has_arg in LONG_OPTS}
+# IPT_OPTSTRING: letter -> has_arg
+_OPTSTRING = "A:C:D:E:F::I:L::M:N:P:VX::Z::c:d:i:j:o:p:s:t:R:S::W::46bfg:h::m:nvw::x"
+_SHORT: dict[str, int] = {}
+for _m in re.finditer(r"(.)(:{0,2})", _OPTSTRING):
+    _SHORT[_m.group(1)] = {"": 0, ":": 1, "::": 2}[_m.group(2)]
+# Options recorded by set_option (the columns of commands_v_options) and those that may be inverted.
+OPTFLAGS = "nsdpjvxio0cf"
+_INVERTIBLE = set("sdpiof")
+# commands_v_options: per command, "x" where an option is illegal.
+_LEGAL = {
+    "I": "x     x  x  ", "D": "x     x  xx ", "DN": "xxxxx xxxxxx", "R": "x     x  x  ",
+    "A": "x     x  x  ", "L": " xxxx  xx xx", "F": "xxxxx xxxxxx", "Z": "xxxxx xxxxxx",
+    "N": "xxxxx xxxxxx", "X": "xxxxx xxxxxx", "P": "xxxxx xxxx x", "E": "xxxxx xxxxxx",
+    "S": "xxxxx xxxxxx", "ZN": "xxxxx xxxxxx", "C": "x     x  xx ",
 }
-# Long names of the core table in getopt order (commands first, as iptables' original_opts).
-_CORE_LONG: list[tuple[str, str]] = [(name, letter) for letter, name in COMMANDS.items()]
-for _letter, (_name, _aliases, _arg, _inv) in CORE.items():
-    _CORE_LONG.append((_name, _letter))
-    _CORE_LONG.extend((a, _letter) for a in _aliases)
-_CORE_LONG_NAMES = dict(_CORE_LONG)
-# Short options that take an argument (required), and those whose argument is optional.
-_SHORT_REQ = set("ADRINEPCsdpiojgmtcWM")
-_SHORT_OPT = set("LSFZXhw")
 MAX_NAME = 28  # XT_EXTENSION_MAXNAMELEN - 1: longest chain or target name
+_RULE_CMDS = ("A", "C", "D", "I", "R")
+# Kept for callers of the previous layout: letter -> (long name, aliases, takes argument, invertible).
+CORE = {letter: (name, (), has_arg == 1, letter in _INVERTIBLE)
+        for name, letter, has_arg in LONG_OPTS if letter not in COMMANDS}
 
 
 @dataclass
@@ -83,7 +86,7 @@ class ExtUse:
 class Command:
     """A parsed iptables invocation."""
 
-    command: str = ""  # the command letter: A, I, D, ...
+    command: str = ""  # the command letter: A, I, D, ... ("" when iptables-restore ignores the line)
     table: str = "filter"
     table_given: bool = False
     chain: str | None = None
@@ -93,7 +96,8 @@ class Command:
     verbose: int = 0
     exact: bool = False
     line_numbers: bool = False
-    zero_too: bool = False  # -L -Z together
+    zero_too: bool = False  # -L/-S with -Z
+    zero_num: bool = False  # ... with -Z CHAIN RULENUM: zero only that rule
     counters: tuple[int, int] | None = None
     rules: list[Rule] = field(default_factory=list)
     jump: str | None = None  # -j/-g name not resolved to an extension (a chain, checked later)
@@ -101,56 +105,122 @@ class Command:
 
 
 def _rulenum(tok: str) -> int:
-    v = try_uint(tok, 1, 2**31 - 1, base=10)
+    v = try_uint(tok, 1, 2**31 - 1)
     if v is None:
-        raise ParameterProblem(f'Invalid rule number "{tok}": expected a positive number')
+        raise ParameterProblem(f'Invalid rule number "{tok}": expected a number 1-2147483647')
     return v
 
 
 def _check_name(name: str, what: str) -> str:
+    """xt_parse_target's checks (also used for chain names)."""
     if len(name) < 1:
         raise ParameterProblem(f"Invalid {what} name (too short)")
-    if len(name) > MAX_NAME:
+    if len(name.encode()) > MAX_NAME:
         raise ParameterProblem(f'Invalid {what} name "{name}" ({MAX_NAME} chars max)')
-    if any(c.isspace() for c in name):
+    if any(c in " \t\n\v\f\r" for c in name):
         raise ParameterProblem(f'Invalid {what} name "{name}": expected no white space')
     return name
 
 
+def assert_valid_chain_name(name: str) -> None:
+    """The checks -N makes on a new chain name before asking the kernel."""
+    if len(name.encode()) > MAX_NAME:
+        raise ParameterProblem(f'chain name "{name}" too long: expected at most {MAX_NAME} characters')
+    if name[:1] in ("-", "!"):
+        raise ParameterProblem(f'chain name "{name}" not allowed to start with "{name[0]}"')
+    if name in STANDARD_VERDICTS or name == "standard" or find_target(name) is not None:
+        raise ParameterProblem(f'chain name "{name}" may not clash with target name')
+    if any(c in " \t\n\v\f\r" for c in name):
+        raise ParameterProblem(f'Invalid chain name "{name}": expected no white space')
+
+
 def parse_protocol(text: str) -> int:
-    """xtables_parse_protocol: a number 0-255, a protocols-database name, or "all"."""
-    low = text.lower()
-    v = try_uint(low, 0, 255)
+    """xtables_parse_protocol: a number 0-255, a chain_protos name, or a protocols-database name."""
+    v = try_uint(text, 0, 255)
     if v is not None:
         return v
-    if low == "all":
-        return 0
-    num = protocol_by_name(low)
+    num = CHAIN_PROTO_NUMBERS.get(text)
     if num is None:
-        num = CHAIN_PROTO_NUMBERS.get(low)
+        num = protocol_by_name(text)
     if num is None:
         raise ParameterProblem(f'unknown protocol "{text}" specified: expected a protocol name or number')
     return num
 
 
+def sscanf_llu(text: str) -> int | None:
+    """sscanf(text, "%llu"): optional sign and decimal digits, wrapping and saturating as glibc does."""
+    m = re.match(r"[ \t\n\v\f\r]*([+-]?)([0-9]+)", text)
+    if m is None:
+        return None
+    v = int(m.group(2))
+    if v > 2**64 - 1:
+        return 2**64 - 1
+    return (-v) % 2**64 if m.group(1) == "-" else v
+
+
+def sscanf_i(text: str) -> int | None:
+    """sscanf(text, "%i"): a signed number in base 0 (hex, octal or decimal prefix)."""
+    m = re.match(r"[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)", text)
+    if m is None:
+        return None
+    v = int(m.group(2), 0) if not m.group(2).startswith("0") or m.group(2)[:2].lower() == "0x" \
+        else int(m.group(2), 8)
+    return -v if m.group(1) == "-" else v
+
+
+def parse_addresses(text: str) -> list[tuple[int, int]]:
+    """xtables_ipparse_multiple: comma-separated ``addr[/mask]``, each address masked."""
+    out: list[tuple[int, int]] = []
+    for part in text.split(","):
+        part = part.lstrip(" \t\n\v\f\r")
+        if len(part) > 255:
+            raise ParameterProblem(f'Hostname too long: "{part[:20]}...": expected at most 255 characters')
+        host, slash, mask_text = part.rpartition("/")
+        if not slash:
+            host, mask = part, 0xFFFFFFFF
+        else:
+            mask = parse_ipv4_mask(mask_text)
+        if mask == 0:
+            out.append((0, 0))
+            continue
+        addr = numeric_to_ipv4(host)
+        if addr is None:
+            addr = network_to_ipv4(host)
+        if addr is None:
+            addr = host_to_ipv4(host)
+        if addr is None:
+            raise ParameterProblem(f'host/network "{host}" not found: expected an IPv4 address')
+        out.append((addr & mask, mask))
+    return out
+
+
 class CommandParser:
-    """One run of do_parse over argv.  ``in_restore`` forbids -t as iptables-restore does."""
+    """One run of do_parse over argv.  ``in_restore`` as when called by iptables-restore."""
 
     def __init__(self, argv: list[str], *, in_restore: bool = False, default_table: str = "filter"):
         self.argv = argv
         self.in_restore = in_restore
         self.cmd = Command(table=default_table)
+        self.cmds: set[str] = set()
         self.invert = False
         self.uses: list[ExtUse] = []  # matches in order
         self.target: ExtUse | None = None
         self.verdict: Verdict | None = None
-        self.srcs: list[tuple[int, int]] | None = None
-        self.dsts: list[tuple[int, int]] | None = None
+        self.options: set[str] = set()
+        self.invflags: set[str] = set()
+        self.shost: str | None = None
+        self.dhost: str | None = None
         self.ip: dict[str, object] = {}
-        self.seen_core: set[str] = set()
         self.proto_text: str | None = None
         self.proto_used = False
+        self.jumpto = ""
+        self.policy: str | None = None
+        self.wait: int | None = None
+        self.wait_interval = False
+        self.leftover = False
         self.i = 0
+        self._load_seq: dict[int, int] = {}
+        self._seq = 0
 
     # --- option resolution --------------------------------------------------
 
@@ -162,21 +232,19 @@ class CommandParser:
         order.sort(key=lambda u: -self._load_seq[id(u)])
         return order
 
-    _load_seq: dict[int, int]
-
     def _resolve_long(self, name: str) -> tuple[str, object] | None:
         """getopt_long lookup: exact name first (core, then extensions newest first), else prefix."""
-        if name in _CORE_LONG_NAMES:
-            return ("core", _CORE_LONG_NAMES[name])
+        if name in _LONG:
+            return ("core", _LONG[name])
         order = self._ext_order()
         for use in order:
             opt = use.cls.option_names().get(name)
             if opt is not None:
                 return ("ext", (use, opt))
         found: dict[tuple[object, ...], tuple[str, object]] = {}
-        for long, letter in _CORE_LONG:
+        for long, letter, has_arg in LONG_OPTS:
             if long.startswith(name):
-                found.setdefault(("core", letter), ("core", letter))
+                found.setdefault(("core", letter), ("core", (letter, has_arg)))
         for use in order:
             for oname, opt in use.cls.option_names().items():
                 if oname.startswith(name):
@@ -200,64 +268,80 @@ class CommandParser:
         """xs_has_arg: the next word exists and starts with neither "-" nor "!"."""
         return self.i < len(self.argv) and self.argv[self.i][:1] not in ("-", "!")
 
+    def _next(self) -> str:
+        tok = self.argv[self.i]
+        self.i += 1
+        return tok
+
     # --- main loop ----------------------------------------------------------
 
     def parse(self) -> Command:
-        self._load_seq = {}
-        self._seq = 0
         argv = self.argv
         while self.i < len(argv):
             tok = argv[self.i]
             self.i += 1
-            if tok == "!":
-                if self.invert:
-                    raise ParameterProblem("multiple consecutive ! not allowed")
-                self.invert = True
-                continue
-            if tok.startswith("--") and len(tok) > 2:
+            if tok == "--":
+                self.leftover = self.i < len(argv)
+                break
+            if tok.startswith("--"):
                 name, eq, val = tok[2:].partition("=")
-                self._long(tok, name, val if eq else None)
-            elif tok.startswith("-") and len(tok) > 1 and tok != "--":
-                self._shorts(tok)
+                done = self._long(tok, name, val if eq else None)
+            elif tok.startswith("-") and len(tok) > 1:
+                done = self._shorts(tok)
             else:
+                if tok == "!":
+                    if self.invert:
+                        raise ParameterProblem("multiple consecutive ! not allowed")
+                    self.invert = True
+                    continue
                 raise ParameterProblem(f'Bad argument "{tok}": expected an option')
-        if self.invert:
-            raise ParameterProblem('"!" at the end: expected an option after it')
+            if done:
+                return self.cmd
         return self._finish()
 
-    def _shorts(self, tok: str) -> None:
+    def _shorts(self, tok: str) -> bool:
         j = 1
         while j < len(tok):
             letter = tok[j]
             j += 1
-            if letter not in COMMANDS and letter not in CORE:
-                raise ParameterProblem(f'unknown option "-{letter}"')
-            attached = tok[j:] or None
-            if letter in _SHORT_REQ:
-                arg = self._take_arg(f"-{letter}", attached)
-                self._core(letter, f"-{letter}", arg)
-                return
-            if letter in _SHORT_OPT:
-                self._core(letter, f"-{letter}", attached)
-                if attached is not None:
-                    return
+            has_arg = _SHORT.get(letter)
+            if has_arg is None or letter in "b" or letter == ":":
+                self._unknown(f"-{letter}")
+            rest = tok[j:]
+            if has_arg == 0:
+                if self._core(letter, None, None):
+                    return True
                 continue
-            self._core(letter, f"-{letter}", None)
+            if has_arg == 1:
+                if rest:
+                    arg, whole = rest, tok
+                else:
+                    arg = self._take_arg(f"-{letter}", None)
+                    whole = arg
+                return self._core(letter, arg, whole)
+            return self._core(letter, rest or None, tok if rest else None)
+        return False
 
-    def _long(self, tok: str, name: str, attached: str | None) -> None:
+    def _unknown(self, spelled: str) -> None:
+        # command_default: an unknown option first loads the -p protocol's match (which cannot
+        # know a short or core option either), then fails.
+        raise ParameterProblem(f'unknown option "{spelled}"')
+
+    def _long(self, tok: str, name: str, attached: str | None) -> bool:
         hit = self._resolve_long(name)
         if hit is None:
             hit = self._load_proto_for(tok, name)
         kind, what = hit
         if kind == "core":
-            letter = str(what)
-            arg: str | None
-            if letter in _SHORT_REQ:
+            letter, has_arg = what  # type: ignore[misc]
+            if has_arg == 0:
+                if attached is not None:
+                    raise ParameterProblem(f'option "--{name}" doesn\'t allow an argument')
+                return self._core(letter, None, None)
+            if has_arg == 1:
                 arg = self._take_arg(tok, attached)
-            else:
-                arg = attached
-            self._core(letter, "--" + name, arg)
-            return
+                return self._core(letter, arg, tok if attached is not None else arg)
+            return self._core(letter, attached, tok if attached is not None else None)
         use, opt = what  # type: ignore[misc]
         args: list[str] = []
         if opt.nargs:
@@ -265,7 +349,7 @@ class CommandParser:
                 if attached is not None:
                     args.append(attached)
                 elif self._has_arg():
-                    args.append(argv_next(self))
+                    args.append(self._next())
             else:
                 args.append(self._take_arg(tok, attached))
                 if use.cls.intrapositioned and opt.invert and args[0] == "!":
@@ -277,20 +361,23 @@ class CommandParser:
                 for _ in range(opt.nargs - 1):
                     if not self._has_arg():
                         raise ParameterProblem(f'option "{tok}" requires {opt.nargs} arguments')
-                    args.append(argv_next(self))
+                    args.append(self._next())
         elif attached is not None:
             raise ParameterProblem(f'option "{tok}" doesn\'t allow an argument')
-        use.given.append(Given(opt, tuple(args), self.invert, "--" + name))
+        # iptables parses each option as it meets it: record the -p seen so far (DNAT's ports need it).
+        proto_then = (int(self.ip.get("proto", 0)), bool(self.ip.get("inv_proto", False)))  # type: ignore[call-overload]
+        use.given.append(Given(opt, tuple(args), self.invert, "--" + name, proto_then))
         self.invert = False
+        return False
 
     def _load_proto_for(self, tok: str, name: str) -> tuple[str, object]:
         """command_default(): an unknown option loads the -p protocol's match, once."""
         if self.proto_text is not None:
-            proto_name = self.proto_text
-            num = try_uint(proto_name, 0, 255)
+            proto_name: str | None = self.proto_text
+            num = try_uint(self.proto_text, 0, 255)
             if num is not None:
-                proto_name = CHAIN_PROTOS.get(num) or proto_to_name(num) or proto_name
-            cls = find_match(proto_name)
+                proto_name = proto_to_name(num, numeric="n" in self.options)
+            cls = find_match(proto_name) if proto_name else None
             loaded = any(u.cls is cls for u in self.uses)
             if cls is not None and (not loaded or not self.proto_used):
                 self.proto_used = True
@@ -308,87 +395,118 @@ class CommandParser:
         else:
             self.uses.append(use)
 
-    def _set_core(self, letter: str, inverted: bool) -> None:
-        invertible = CORE[letter][3] if letter in CORE else False
-        if inverted and not invertible:
-            raise ParameterProblem(f'cannot have ! before -{letter}')
-        if letter in self.seen_core and letter not in "mvc":
-            raise ParameterProblem(f"multiple -{letter} flags not allowed")
-        self.seen_core.add(letter)
+    def _set_option(self, letter: str, inverted: bool) -> None:
+        shown = "j" if letter == "g" else letter
+        if letter == "g":
+            letter = "j"
+        if letter in self.options:
+            raise ParameterProblem(f"multiple -{shown} flags not allowed")
+        self.options.add(letter)
+        if inverted:
+            if letter not in _INVERTIBLE:
+                raise ParameterProblem(f"cannot have ! before -{shown}")
+            self.invflags.add(letter)
 
-    def _command(self, letter: str) -> None:
+    def _add_command(self, new: str, others: set[str], inverted: bool) -> None:
+        if inverted:
+            raise ParameterProblem(f"unexpected '!' flag before -{new}")
+        clash = self.cmds - others
+        if clash:
+            old = sorted(clash)[0][0]
+            raise ParameterProblem(f"Cannot use -{new} with -{old}: expected one command")
+        self.cmds.add(new)
+
+    def _command(self, letter: str, arg: str | None, inverted: bool) -> None:
         cmd = self.cmd
-        if cmd.command and not ({cmd.command, letter} == {"L", "Z"}):
-            raise ParameterProblem(f"Cannot use -{letter} with -{cmd.command}: expected one command")
-        if cmd.command == "L" and letter == "Z" or cmd.command == "Z" and letter == "L":
-            cmd.zero_too = True
-            cmd.command = "L"
-            return
-        cmd.command = letter
+        if letter in ("L", "S"):
+            self._add_command(letter, {"Z", "ZN"}, inverted)
+        elif letter == "Z":
+            self._add_command("Z", {"L", "S"}, inverted)
+        else:
+            if letter == "N":
+                assert_valid_chain_name(str(arg))
+            self._add_command(letter, set(), inverted)
+        if letter in "ACRIEPN":
+            cmd.chain = arg
+        elif letter in "LSFZX":
+            if arg is not None:
+                cmd.chain = arg
+            elif self._has_arg():
+                cmd.chain = self._next()
+        if letter == "D":
+            cmd.chain = arg
+            if self._has_arg():
+                cmd.rulenum = _rulenum(self._next())
+                self.cmds = {"DN"}
+        elif letter == "R":
+            if not self._has_arg():
+                raise ParameterProblem("-R requires a rule number")
+            cmd.rulenum = _rulenum(self._next())
+        elif letter == "I":
+            cmd.rulenum = _rulenum(self._next()) if self._has_arg() else 1
+        elif letter in ("L", "S"):
+            if self._has_arg():
+                cmd.rulenum = _rulenum(self._next())
+        elif letter == "Z":
+            if self._has_arg():
+                cmd.rulenum = _rulenum(self._next())
+                self.cmds = {"ZN"}
+        elif letter == "E":
+            if not self._has_arg():
+                raise ParameterProblem("-E requires old-chain-name and new-chain-name")
+            cmd.newname = self._next()
+        elif letter == "P":
+            if not self._has_arg():
+                raise ParameterProblem("-P requires a chain and a policy")
+            self.policy = cmd.newname = self._next()
 
-    def _core(self, letter: str, spelled: str, arg: str | None) -> None:
+    def _core(self, letter: str, arg: str | None, whole: str | None) -> bool:
+        """One core option; *arg* is getopt's optarg, *whole* iptables' argv[optind - 1].
+
+        Returns True when the command line ends here (-V, -h).
+        """
         inverted = self.invert
         self.invert = False
         cmd = self.cmd
+        if letter in ("V", "h"):
+            cmd.command = letter
+            return True
         if letter in COMMANDS:
-            if inverted:
-                raise ParameterProblem(f"cannot have ! before -{letter}")
-            self._command(letter)
-            if letter in "ADRICNXFZLSEP":
-                chain = arg
-                if chain is None and letter in "LSFZX" and self._has_arg():
-                    chain = argv_next(self)
-                if chain is not None:
-                    cmd.chain = chain
-                if letter == "N" and chain is not None:
-                    _check_name(chain, "chain")
-                if letter in "LSZ" and self._has_arg() and cmd.chain is not None:
-                    cmd.rulenum = _rulenum(argv_next(self))
-                if letter == "D" and self._has_arg():
-                    cmd.rulenum = _rulenum(argv_next(self))
-                if letter == "I":
-                    cmd.rulenum = _rulenum(argv_next(self)) if self._has_arg() else 1
-                if letter == "R":
-                    if not self._has_arg():
-                        raise ParameterProblem("-R requires a rule number")
-                    cmd.rulenum = _rulenum(argv_next(self))
-                if letter == "E":
-                    if not self._has_arg():
-                        raise ParameterProblem("-E requires old-chain-name and new-chain-name")
-                    cmd.newname = argv_next(self)
-                if letter == "P":
-                    if not self._has_arg():
-                        raise ParameterProblem("-P requires a chain and a policy")
-                    cmd.newname = argv_next(self)
-            return
-        self._set_core(letter, inverted)
+            self._command(letter, arg, inverted)
+            return False
         ip = self.ip
-        assert arg is not None or letter in "fnvx4w60"
-        if letter == "s":
-            self.srcs = parse_ipv4_nets(str(arg))
-            ip["inv_src"] = inverted
-        elif letter == "d":
-            self.dsts = parse_ipv4_nets(str(arg))
-            ip["inv_dst"] = inverted
-        elif letter == "p":
-            proto = parse_protocol(str(arg))
+        if letter == "p":
+            self._set_option("p", inverted)
+            text = str(whole).lower()
+            proto = parse_protocol(text)
             if proto == 0 and inverted:
                 raise ParameterProblem("rule would never match protocol")
-            self.proto_text = str(arg).lower()
+            self.proto_text = text
             ip["proto"] = proto
-            ip["inv_proto"] = inverted
-        elif letter == "i":
-            ip["iniface"] = parse_iface(str(arg))
-            ip["inv_in"] = inverted
-        elif letter == "o":
-            ip["outiface"] = parse_iface(str(arg))
-            ip["inv_out"] = inverted
+        elif letter == "s":
+            self._set_option("s", inverted)
+            self.shost = whole
+        elif letter == "d":
+            self._set_option("d", inverted)
+            self.dhost = whole
+        elif letter in "io":
+            if arg == "":
+                raise ParameterProblem(f'empty interface name for -{letter}: expected a name (Empty interface is '
+                                       'likely to be undesired)')
+            self._set_option(letter, inverted)
+            name = str(whole)
+            if len(name.encode()) >= 16:
+                raise ParameterProblem(f'interface name "{name}" must be shorter than IFNAMSIZ (15)')
+            ip["iniface" if letter == "i" else "outiface"] = name
         elif letter == "f":
+            self._set_option("f", inverted)
             ip["frag"] = True
-            ip["inv_frag"] = inverted
-        elif letter in "jg":
-            name = _check_name(str(arg), "target")
-            self._set_jump(name, goto=letter == "g")
+        elif letter == "j":
+            self._set_option("j", inverted)
+            self._set_jump(_check_name(str(whole), "target"), goto=False)
+        elif letter == "g":
+            self._set_option("g", inverted)
+            self._set_jump(_check_name(str(arg), "target"), goto=True)
         elif letter == "m":
             if inverted:
                 raise ParameterProblem("unexpected ! flag before --match")
@@ -397,37 +515,67 @@ class CommandParser:
                 raise ParameterProblem(f'Couldn\'t load match "{arg}": expected a known match extension')
             self._add_use(ExtUse(cls))
         elif letter == "t":
+            if inverted:
+                raise ParameterProblem("unexpected ! flag before --table")
             if self.in_restore:
                 raise ParameterProblem("The -t option cannot be used in iptables-restore")
-            if str(arg) not in ("raw", "mangle", "nat", "filter", "security"):
-                raise ParameterProblem(
-                    f'can\'t initialize iptables table "{arg}": expected raw, mangle, nat, filter or security'
-                )
             cmd.table = str(arg)
             cmd.table_given = True
-        elif letter == "n":
-            cmd.numeric = True
         elif letter == "v":
+            if cmd.verbose == 0:
+                self._set_option("v", inverted)
             cmd.verbose += 1
-        elif letter == "x":
-            cmd.exact = True
-        elif letter == "0":
-            cmd.line_numbers = True
+        elif letter in "nx0":
+            self._set_option(letter, inverted)
         elif letter == "c":
-            pk = strtoul(str(arg), 10)
-            if pk is None or pk[1] != "":
-                raise ParameterProblem(f'-c packet counter not numeric: "{arg}"')
-            if not self._has_arg():
+            self._set_option("c", inverted)
+            pcnt = str(arg)
+            comma = pcnt.find(",", 1)
+            bcnt = pcnt[comma + 1:] if comma >= 0 else None
+            if bcnt is None and self._has_arg():
+                bcnt = self._next()
+            if bcnt is None:
                 raise ParameterProblem("-c requires packet and byte counter")
-            b = argv_next(self)
-            bt = strtoul(b, 10)
-            if bt is None or bt[1] != "":
-                raise ParameterProblem(f'-c byte counter not numeric: "{b}"')
-            cmd.counters = (pk[0], bt[0])
-        # -w, -W, -M, -4 are accepted and have no effect here.
+            pk, by = sscanf_llu(pcnt), sscanf_llu(bcnt)
+            if pk is None:
+                raise ParameterProblem(f'-c packet counter not numeric: "{pcnt}"')
+            if by is None:
+                raise ParameterProblem(f'-c byte counter not numeric: "{bcnt}"')
+            cmd.counters = (pk, by)
+        elif letter in "wW":
+            if self.in_restore:
+                raise ParameterProblem(f"You cannot use `-{letter}' from iptables-restore")
+            text = arg
+            if text is None and self._has_arg():
+                text = self._next()
+            if letter == "w":
+                self.wait = -1
+                if text is not None:
+                    secs = sscanf_i(text)
+                    if secs is None:
+                        raise ParameterProblem(f'wait seconds not numeric: "{text}"')
+                    self.wait = secs
+            else:
+                if text is None:
+                    raise ParameterProblem("wait interval value required")
+                usec = sscanf_llu(text)
+                if usec is not None and usec > 999999:
+                    raise ParameterProblem(f"too long usec wait {usec} > 999999 usec")
+                if usec is None:
+                    raise ParameterProblem(f'wait interval not numeric: "{text}"')
+                self.wait_interval = True
+        elif letter == "6":
+            if self.in_restore:
+                # iptables-restore ignores a line meant for ip6tables-restore.
+                self.cmd = Command(table=cmd.table)
+                return True
+            raise ParameterProblem("-6 is for ip6tables: this is the IPv4 version of iptables")
+        # -M and -4 have no effect here.
+        return False
 
     def _set_jump(self, name: str, goto: bool) -> None:
         cmd = self.cmd
+        self.jumpto = name
         if goto:
             cmd.jump, cmd.goto = name, True
             return
@@ -444,38 +592,85 @@ class CommandParser:
 
     def _finish(self) -> Command:
         cmd = self.cmd
-        if not cmd.command:
-            raise ParameterProblem("no command specified: expected -A, -I, -D, -R, -L, -S, -F, -N, ...")
+        if cmd.table == "nat" and (self.policy == "DROP" or self.jumpto == "DROP"):
+            raise ParameterProblem('the "nat" table is not intended for filtering: DROP is inhibited')
+        if self.wait_interval and not self.wait:
+            raise ParameterProblem("--wait-interval only makes sense with --wait")
         ip = self.ip
-        base = IpMatch(**ip)  # type: ignore[arg-type]
-        if cmd.command in "ACDIR" and not (cmd.command == "D" and cmd.rulenum is not None):
-            ctx = RuleContext(base, cmd.table, cmd.chain or "")
-            matches = tuple(u.cls.parse(collect(u.cls, u.given), ctx) for u in self.uses)
-            target: object = self.verdict
-            if self.target is not None:
-                target = self.target.cls.parse(collect(self.target.cls, self.target.given), ctx)
-            elif cmd.jump is not None:
-                target = Jump(cmd.jump, cmd.goto)
-            srcs = self.srcs or [(0, 0)]
-            dsts = self.dsts or [(0, 0)]
+        base = IpMatch(**ip, **self._invflags())  # type: ignore[arg-type]
+        ctx = RuleContext(base, cmd.table, cmd.chain or "")
+        matches = tuple(u.cls.parse(collect(u.cls, u.given), ctx) for u in self.uses)
+        target: object = self.verdict
+        if self.target is not None:
+            target = self.target.cls.parse(collect(self.target.cls, self.target.given), ctx)
+        elif cmd.jump is not None:
+            target = Jump(cmd.jump, cmd.goto)
+        if self.leftover:
+            raise ParameterProblem("unknown arguments found on commandline")
+        if not self.cmds:
+            raise ParameterProblem("no command specified: expected -A, -I, -D, -R, -L, -S, -F, -N, ...")
+        if self.invert:
+            raise ParameterProblem('nothing appropriate following "!": expected an option after it')
+        rule_cmd = bool(self.cmds & set(_RULE_CMDS))
+        shost = self.shost if self.shost is not None or not rule_cmd else "0.0.0.0/0"
+        dhost = self.dhost if self.dhost is not None or not rule_cmd else "0.0.0.0/0"
+        srcs = parse_addresses(shost) if shost is not None else []
+        dsts = parse_addresses(dhost) if dhost is not None else []
+        if (len(srcs) > 1 or len(dsts) > 1) and self.invflags & {"s", "d"}:
+            raise ParameterProblem("! not allowed with multiple source or destination IP addresses")
+        if "R" in self.cmds and (len(srcs) != 1 or len(dsts) != 1):
+            raise ParameterProblem("Replacement rule does not specify a unique address")
+        self._generic_opt_check()
+        if cmd.chain is not None and len(cmd.chain.encode()) > MAX_NAME:
+            raise ParameterProblem(f'chain name "{cmd.chain}" too long: expected at most {MAX_NAME} characters')
+        if self.cmds & {"A", "D", "DN", "C", "I", "R"}:
+            if cmd.chain in ("PREROUTING", "INPUT") and "o" in self.options:
+                raise ParameterProblem(f"Can't use -o with {cmd.chain}")
+            if cmd.chain in ("POSTROUTING", "OUTPUT") and "i" in self.options:
+                raise ParameterProblem(f"Can't use -i with {cmd.chain}")
+        self._set_command()
+        if rule_cmd:
             for s, sm in srcs:
                 for d, dm in dsts:
-                    rip = base
-                    if self.srcs is not None or self.dsts is not None:
-                        rip = IpMatch(**{**ip, "src": s, "smsk": sm, "dst": d, "dmsk": dm})  # type: ignore[arg-type]
+                    rip = IpMatch(**{**ip, **self._invflags(), "src": s, "smsk": sm,  # type: ignore[arg-type]
+                                     "dst": d, "dmsk": dm})
                     rule = Rule(rip, matches, target)  # type: ignore[arg-type]
                     if cmd.counters:
                         rule.packets, rule.bytes = cmd.counters
                     cmd.rules.append(rule)
-        elif self.uses or self.target or self.verdict or ip:
-            raise ParameterProblem(f"rule options are not allowed with -{cmd.command}")
         return cmd
 
+    def _invflags(self) -> dict[str, bool]:
+        names = {"s": "inv_src", "d": "inv_dst", "p": "inv_proto", "i": "inv_in", "o": "inv_out",
+                 "f": "inv_frag"}
+        return {names[f]: True for f in self.invflags}
 
-def argv_next(p: CommandParser) -> str:
-    tok = p.argv[p.i]
-    p.i += 1
-    return tok
+    def _generic_opt_check(self) -> None:
+        for n, opt in enumerate(OPTFLAGS):
+            if opt not in self.options:
+                continue
+            legal = 0
+            for c in self.cmds:
+                if _LEGAL[c][n] != "x":
+                    legal = 1
+                elif legal == 0:
+                    legal = -1
+            if legal == -1:
+                raise ParameterProblem(f'Illegal option "-{opt}" with this command')
+
+    def _set_command(self) -> None:
+        cmd, cmds = self.cmd, self.cmds
+        cmd.numeric = "n" in self.options
+        cmd.exact = "x" in self.options
+        cmd.line_numbers = "0" in self.options
+        for main in ("L", "S"):
+            if main in cmds:
+                cmd.command = main
+                cmd.zero_too = bool(cmds & {"Z", "ZN"})
+                cmd.zero_num = "ZN" in cmds
+                return
+        (only,) = cmds
+        cmd.command = {"DN": "D", "ZN": "Z"}.get(only, only)
 
 
 def parse_command(argv: list[str], *, in_restore: bool = False, default_table: str = "filter") -> Command:

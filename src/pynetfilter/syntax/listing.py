@@ -1,8 +1,9 @@
 """``iptables -L`` (with -n -v -x --line-numbers) and ``iptables -S`` output, in iptables' layout.
 
-Names are never resolved (no DNS, no reverse lookups): without -n, an
-all-addresses mask prints as ``anywhere`` and every other address numerically,
-which is what iptables prints for addresses without a name.
+Names come from the host's files only (no DNS): without -n, an all-addresses
+mask prints as ``anywhere`` and an address as its /etc/hosts or /etc/networks
+name when it has one, else numerically, as iptables prints it when no
+resolver answers.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 from pynetfilter.ext.base import Extension
 from pynetfilter.ext.types import fmt_ipv4, mask_to_cidr
 from pynetfilter.model.rule import Jump, Rule, Verdict, proto_to_name
+from pynetfilter.syntax.names import ipv4_to_anyname
 
 if TYPE_CHECKING:
     from pynetfilter.model.ruleset import Chain, Table
@@ -45,13 +47,14 @@ def _addr(addr: int, mask: int, numeric: bool) -> str:
     if mask == 0 and not numeric:
         return "anywhere"
     cidr = mask_to_cidr(mask)
+    name = None if numeric else ipv4_to_anyname(addr)
     if cidr == 32:
         suffix = ""
     elif cidr == -1:
         suffix = "/" + fmt_ipv4(mask)
     else:
         suffix = f"/{cidr}"
-    return fmt_ipv4(addr) + suffix
+    return (name or fmt_ipv4(addr)) + suffix
 
 
 def target_name(rule: Rule) -> str:
@@ -62,7 +65,7 @@ def target_name(rule: Rule) -> str:
         return t.name
     if isinstance(t, Jump):
         return t.chain
-    return t.name
+    return t.real_name or t.name
 
 
 def _header(table: Table, chain: Chain, cmd: Command) -> str:
@@ -107,7 +110,8 @@ def format_rule(rule: Rule, num: int, cmd: Command) -> str:
     out.append(f"{target_name(rule):<9s} ")
     out.append("!" if ip.inv_proto else " ")
     pname = proto_to_name(ip.proto, numeric)
-    out.append(f"{pname:<5s}" if pname else f"{ip.proto:<5d}")
+    # "%-4s " as print_rule_details; with -n always the number
+    out.append(f"{ip.proto:<4d} " if numeric or not pname else f"{pname:<4s} ")
     out.append(("!" if ip.inv_frag else "-") + ("f" if ip.frag else "-") + " ")
     if verbose:
         any_if = "*" if numeric else "any"
@@ -135,7 +139,8 @@ def list_table(table: Table, cmd: Command) -> str:
     for n, chain in enumerate(chains):
         if n:
             out.append("\n")
-        out.append(_header(table, chain, cmd))
+        if cmd.rulenum is None:
+            out.append(_header(table, chain, cmd))
         for i, r in enumerate(chain.rules, start=1):
             if cmd.rulenum is not None and i != cmd.rulenum:
                 continue
@@ -165,4 +170,27 @@ def list_rules(table: Table, cmd: Command) -> str:
                 out.append(f"-A {c.name}{text} -c {r.packets} {r.bytes}{tail}\n")
             else:
                 out.append(f"-A {c.name}{r.save_spec()}\n")
+    return "".join(out)
+
+
+def format_rule_line(rule: Rule) -> str:
+    """print_firewall_line: the one-line form ``-v`` prints for each rule -A/-I/-D/-C/-R handles."""
+    ip = rule.ip
+    out = [target_name(rule) + " "]
+    out.append("!" if ip.inv_proto else " ")
+    pname = proto_to_name(ip.proto, True)
+    out.append(f"{pname} " if pname else f"{ip.proto} ")
+    out.append("opt " + ("!" if ip.inv_frag else "-") + ("f" if ip.frag else "-") + " ")
+    out.append("in " + ("!" if ip.inv_in else "") + (ip.iniface or "*") + " ")
+    out.append("out " + ("!" if ip.inv_out else "") + (ip.outiface or "*") + " ")
+    out.append(("!" if ip.inv_src else " ") + _addr(ip.src, ip.smsk, True) + " ")
+    out.append(("!" if ip.inv_dst else " ") + "-> " + _addr(ip.dst, ip.dmsk, True))
+    out.append("  ")
+    if isinstance(rule.target, Jump) and rule.target.goto:
+        out.append("[goto] ")
+    for m in rule.matches:
+        out.append(m.describe(True))
+    if isinstance(rule.target, Extension):
+        out.append(rule.target.describe(True))
+    out.append("\n")
     return "".join(out)

@@ -1,23 +1,36 @@
 """iptables-restore input: ``*table``, ``:CHAIN POLICY [p:b]``, rule lines, ``COMMIT``.
 
-The line rules are iptables-restore's: a line starting with ``#`` is a
-comment, an empty line is skipped, ``COMMIT`` must be exactly that, a rule
-line may begin with a ``[packets:bytes]`` prefix (honoured only with
+Read line by line as iptables-restore 1.8.9 (legacy) reads it: a line is
+skipped only when empty or starting with ``#``; ``COMMIT`` must be exactly
+that; ``*table`` opens a block and ``:CHAIN`` declares a chain only in the
+right state, and any other line inside a block is a command (so ``COMMIT ``
+or ``*nat`` there is a bad argument) while outside a block it just fails.  A
+rule line may begin with a ``[packets:bytes]`` prefix (honoured only with
 --counters), and words are split by add_param_to_argv(): double quotes group,
 a backslash inside quotes takes the next character literally, single quotes
-are ordinary characters.
+are ordinary characters.  Errors carry the line iptables-restore blames.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pynetfilter.errors import ParameterProblem, PynfError, RestoreError
-from pynetfilter.ext.types import strtoul
+from pynetfilter.errors import KernelRefusal, ParameterProblem, PynfError, RestoreError
+from pynetfilter.ext import find_target
+from pynetfilter.model.rule import Rule
+from pynetfilter.syntax.command import Command, CommandParser, parse_command
 
 if TYPE_CHECKING:
     from pynetfilter.model.ruleset import Table
+
+MAX_NAME = 28  # XT_EXTENSION_MAXNAMELEN - 1: the longest chain name a ":CHAIN" line may declare
+MAX_ARGC = 255  # add_argv(): argv (with the program name, "-t", the table) stays below this
+MAX_PARAM = 1023  # add_param(): the longest word, in bytes
+_BUILTIN_LABELS = ("ACCEPT", "DROP", "QUEUE", "RETURN")  # iptc_create_chain() refuses these too
+_DELIMS = " \t\n"
 
 
 @dataclass(slots=True)
@@ -36,15 +49,37 @@ class RuleLine:
 
 
 @dataclass(slots=True)
+class BadLine:
+    """A line that fails when reached (after the lines before it have been applied)."""
+
+    line: int
+    error: PynfError
+
+
+@dataclass(slots=True)
 class Block:
     table: str
     line: int
-    items: list[ChainLine | RuleLine] = field(default_factory=list)
-    commit_line: int = 0
+    items: list[ChainLine | RuleLine | BadLine] = field(default_factory=list)
+    commit_line: int = 0  # 0: the input ended before COMMIT
+    # Chains named like a target extension declared so far in this input (shared by its blocks).
+    announced: set[str] = field(default_factory=set)
+
+
+# add_param_to_argv() separates words by space, tab and newline only.
+_PLAIN_WORD = re.compile(r'[^ \t\n"]*"[^"]*"|[^ \t\n"]+')
+_BLANKS = re.compile(r"[ \t\n]+")
 
 
 def split_params(text: str) -> list[str]:
     """add_param_to_argv(): split a rule line into words."""
+    if "\\" not in text:
+        # Fast path (no escapes): a word is plain characters, optionally ended by one
+        # quoted part; a closing quote ends the word.
+        if '"' not in text:
+            return [w for w in _BLANKS.split(text) if w]
+        if text.count('"') % 2 == 0:
+            return [w.replace('"', "") for w in _PLAIN_WORD.findall(text)]
     out: list[str] = []
     buf: list[str] = []
     quote = False
@@ -70,127 +105,280 @@ def split_params(text: str) -> list[str]:
             quote = True
             have = True
             continue
-        if ch in " \t\n\r\v\f":
+        if ch in " \t\n":
             if buf or have:
                 out.append("".join(buf))
                 buf, have = [], False
             continue
         buf.append(ch)
         have = True
-    if quote:
-        raise ParameterProblem("unterminated quote: expected a closing \"")
-    if buf or have:
+    if buf or (have and not quote):  # an unterminated quote just ends the word
         out.append("".join(buf))
     return out
 
 
-def _counter_prefix(text: str, line: int) -> tuple[tuple[str, str], str]:
+def _strtok(buf: str, pos: int, delims: str) -> tuple[str | None, int]:
+    """C strtok() on *buf* from *pos*: the token and where the next call starts."""
+    n = len(buf)
+    while pos < n and buf[pos] in delims:
+        pos += 1
+    if pos >= n:
+        return None, n
+    end = pos
+    while end < n and buf[end] not in delims:
+        end += 1
+    return buf[pos:end], min(end + 1, n)
+
+
+def _counter_prefix(text: str) -> tuple[tuple[str, str], str]:
+    """tokenize_rule_counters(): split ``[p:b] rest`` with strtok's semantics."""
     end = text.find("]")
     if end < 0:
-        raise RestoreError(f'bad counters "{text.split()[0]}": need ]', line=line)
-    inner = text[1:end]
-    if ":" not in inner:
-        raise RestoreError(f'bad counters "[{inner}]": need :', line=line)
-    pk, _, by = inner.partition(":")
-    if not by:
-        raise RestoreError(f'bad counters "[{inner}]": need ]', line=line)
-    return (pk, by), text[end + 1:]
+        raise ParameterProblem("Bad line: need ]: expected [packets:bytes] before the rule")
+    pk, pos = _strtok(text, 1, ":")
+    if pk is None:
+        raise ParameterProblem("Bad line: need :: expected [packets:bytes] before the rule")
+    by, pos2 = _strtok(text, pos, "]")
+    if by is None:
+        raise ParameterProblem("Bad line: need ]: expected [packets:bytes] before the rule")
+    # strtok wrote a NUL after each token: the rule text stops at the first one past the "]".
+    nuls = [x for x in (pos - 1, pos2 - 1) if x > end and text[x] in ":]"]
+    rest_end = min(nuls, default=len(text))
+    return (pk, by), text[end + 1:rest_end]
 
 
-def restore_blocks(text: str) -> list[Block]:
-    """Split restore input into table blocks.  Structural errors raise RestoreError."""
-    blocks: list[Block] = []
+def _rule_line(lineno: int, raw: str) -> RuleLine | BadLine:
+    counters = None
+    body = raw
+    try:
+        if raw[:1] == "[":
+            counters, body = _counter_prefix(raw)
+        argv = split_params(body)
+        if len(argv) + (6 if counters is not None else 3) >= MAX_ARGC:
+            raise ParameterProblem(f"Parser cannot handle more arguments: expected at most {MAX_ARGC - 1}")
+        if argv and max(map(len, argv)) > MAX_PARAM // 4:
+            for w in argv:
+                if len(w.encode("utf-8", "surrogateescape")) > MAX_PARAM:
+                    raise ParameterProblem(f"Parameter too long!: expected at most {MAX_PARAM} bytes")
+    except PynfError as e:
+        return BadLine(lineno, e.at_line(lineno))
+    return RuleLine(lineno, argv, counters)
+
+
+def _chain_line(lineno: int, raw: str) -> ChainLine | BadLine:
+    name, pos = _strtok(raw, 1, _DELIMS)
+    if name is None:
+        return BadLine(lineno, ParameterProblem(f"line {lineno} chain name invalid: expected :CHAIN POLICY",
+                                                line=lineno))
+    policy, pos = _strtok(raw, pos, _DELIMS)
+    ctrs, _ = _strtok(raw, pos, _DELIMS)
+    return ChainLine(lineno, name, policy or "", ctrs)
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines as fgets() returns them, each with its newline (the last may lack one)."""
+    start = 0
+    n = len(text)
+    while start < n:
+        end = text.find("\n", start)
+        if end < 0:
+            yield text[start:]
+            return
+        yield text[start:end + 1]
+        start = end + 1
+
+
+def restore_blocks(text: str) -> Iterator[Block]:
+    """The table blocks of restore input, each yielded as soon as it is complete.
+
+    A line outside a block that iptables-restore refuses raises when reached,
+    so the blocks before it have already been applied.  A block the input
+    leaves open is yielded with commit_line 0 and a final BadLine.
+    """
     cur: Block | None = None
     lineno = 0
-    for lineno, raw in enumerate(text.split("\n"), start=1):
-        if raw == "" or raw[0] == "#":
+    announced: set[str] = set()
+    for lineno, raw in enumerate(_lines(text), start=1):
+        c = raw[0]
+        if c == "\n" or c == "#":
             continue
-        line = raw.rstrip("\r") if raw.endswith("\r") else raw
-        if line == "COMMIT" and cur is not None:
-            cur.commit_line = lineno
-            blocks.append(cur)
-            cur = None
-        elif line[:1] == "*" and cur is None:
-            words = line[1:].split()
-            if not words:
-                raise RestoreError("table name invalid: expected *raw, *mangle, *nat, *filter or *security",
-                                   line=lineno)
-            cur = Block(words[0], lineno)
-        elif line[:1] == ":" and cur is not None:
-            words = line[1:].split()
-            if not words:
-                raise RestoreError('chain name invalid: expected ":CHAIN POLICY [packets:bytes]"', line=lineno)
-            if len(words) < 2:
-                raise RestoreError(f'can\'t parse policy name of chain "{words[0]}": expected a policy or -',
-                                   line=lineno)
-            cur.items.append(ChainLine(lineno, words[0], words[1], words[2] if len(words) > 2 else None))
-        elif cur is not None:
-            counters = None
-            body = line
-            if line[:1] == "[":
-                counters, body = _counter_prefix(line, lineno)
-            try:
-                argv = split_params(body)
-            except PynfError as e:
-                raise e.at_line(lineno) from None
-            cur.items.append(RuleLine(lineno, argv, counters))
+        if cur is not None:
+            if raw == "COMMIT\n":
+                cur.commit_line = lineno
+                yield cur
+                cur = None
+            elif c == ":":
+                cur.items.append(_chain_line(lineno, raw))
+            else:
+                cur.items.append(_rule_line(lineno, raw))
+        elif c == "*":
+            name, _ = _strtok(raw, 1, _DELIMS)
+            if name is None:
+                raise ParameterProblem(f"line {lineno} table name invalid: expected *raw, *mangle, *nat, "
+                                       "*filter or *security", line=lineno)
+            cur = Block(name, lineno, announced=announced)
         else:
-            word = line.split()[0] if line.split() else line
-            raise RestoreError(f'unexpected "{word}" outside a table: expected *table', line=lineno)
+            word = _strtok(raw, 0, _DELIMS)[0] or raw.strip()
+            raise RestoreError(f'line {lineno} failed: "{word}" outside a table, expected *table',
+                               line=lineno)
     if cur is not None:
         # iptables-restore counts the missing COMMIT on the line after the last.
-        raise RestoreError("COMMIT expected", line=lineno + (0 if text.endswith("\n") else 1))
-    return blocks
+        cur.items.append(BadLine(lineno + 1, RestoreError("COMMIT expected", line=lineno + 1)))
+        yield cur
 
 
-def _parse_counters(text: str | None, chain: str, line: int) -> tuple[int, int]:
-    if text is None or not (text.startswith("[") and text.endswith("]")):
-        raise ParameterProblem(f'invalid policy counters for chain "{chain}": expected [packets:bytes]',
-                               line=line)
-    pk, sep, by = text[1:-1].partition(":")
-    a, b = strtoul(pk, 10), strtoul(by, 10)
-    if not sep or a is None or b is None or a[1] or b[1]:
-        raise ParameterProblem(f'invalid policy counters for chain "{chain}": expected [packets:bytes]',
-                               line=line)
+_LLU = re.compile(r"[ \t\n\v\f\r]*([+-]?)([0-9]+)")
+
+
+def scan_llu(text: str) -> tuple[int, int] | None:
+    """sscanf("%llu"): blanks, a sign, digits; the value (wrapped as in C) and where it ends."""
+    m = _LLU.match(text)
+    if m is None:
+        return None
+    v = min(int(m.group(2)), 2**64 - 1)
+    return ((-v) % 2**64 if m.group(1) == "-" else v), m.end()
+
+
+def _parse_counters(text: str | None, chain: str) -> tuple[int, int]:
+    """parse_counters(): sscanf(text, "[%llu:%llu]") must fill both."""
+    bad = ParameterProblem(f'invalid policy counters for chain "{chain}": expected [packets:bytes]')
+    if text is None or not text.startswith("["):
+        raise bad
+    a = scan_llu(text[1:])
+    if a is None or text[1 + a[1]:2 + a[1]] != ":":
+        raise bad
+    b = scan_llu(text[2 + a[1]:])
+    if b is None:
+        raise bad
     return a[0], b[0]
 
 
-def apply_block(table: Table, block: Block, *, noflush: bool, counters: bool) -> None:
-    """Apply one block's lines to *table* (a working copy); errors carry the line."""
-    from pynetfilter.model.ruleset import Chain, _check_new_chain_name, apply_command
-    from pynetfilter.syntax.command import MAX_NAME, parse_command
+def _chain_item(table: Table, item: ChainLine, *, noflush: bool, counters: bool) -> None:
+    from pynetfilter.model.ruleset import Chain
 
+    name = item.name
+    if len(name) > MAX_NAME:
+        raise ParameterProblem(f'Invalid chain name "{name}" ({MAX_NAME} chars max)')
+    existing = table.chains.get(name)
+    if existing is None or not existing.builtin:
+        if existing is not None and noflush:
+            existing.rules = []
+        else:
+            if existing is not None or name in _BUILTIN_LABELS:
+                raise ParameterProblem(f'error creating chain "{name}": File exists')
+            table.chains[name] = Chain(name)
+    if not item.policy:
+        raise ParameterProblem(f"line {item.line} policy invalid: expected ACCEPT, DROP or -")
+    if item.policy == "-":
+        return
+    pk = by = 0
+    if counters:
+        pk, by = _parse_counters(item.counters, name)
+    ch = table.chains[name]
+    if not ch.builtin:
+        raise KernelRefusal(f'Can\'t set policy "{item.policy}" on "{name}" line {item.line}: '
+                            "Bad built-in chain name")
+    if item.policy not in ("ACCEPT", "DROP"):
+        raise KernelRefusal(f'Can\'t set policy "{item.policy}" on "{name}" line {item.line}: '
+                            "Bad policy name, expected ACCEPT or DROP")
+    ch.policy = item.policy
+    ch.packets, ch.bytes = pk, by
+
+
+class _RestoreParser(CommandParser):
+    """do_parse where a ``:CHAIN`` line has announced a chain named like a target extension.
+
+    iptables-restore announces every declared chain (xtables_announce_chain), and
+    a ``-j`` to an announced name is then the chain, not the extension.
+    """
+
+    def __init__(self, argv: list[str], *, default_table: str, chains: set[str]) -> None:
+        super().__init__(argv, in_restore=True, default_table=default_table)
+        self._announced = chains
+
+    def _set_jump(self, name: str, goto: bool) -> None:
+        if name in self._announced and not goto:
+            self.jumpto = name
+            self.cmd.jump = name
+            return
+        super()._set_jump(name, goto)
+
+
+def _zero(table: Table, cmd: Command, new_rules: set[int]) -> None:
+    """-Z inside a block: libiptc zeroes the policies and the rules it read from the kernel.
+
+    Rules added in this block keep the counters they were given.
+    """
+    chains = [table.chain(cmd.chain)] if cmd.chain else list(table.chains.values())
+    for c in chains:
+        if cmd.rulenum is not None:
+            if cmd.rulenum > len(c.rules):
+                raise KernelRefusal("Index of counter zeroing too big")
+            idxs: Iterable[int] = (cmd.rulenum - 1,)
+        else:
+            idxs = range(len(c.rules))
+            if c.builtin:
+                c.packets = c.bytes = 0
+        for i in idxs:
+            r = c.rules[i]
+            if id(r) not in new_rules:
+                c.rules[i] = Rule(r.ip, r.matches, r.target)
+
+
+def _unchanged(table: Table, block: Block) -> bool:
+    """A --noflush block that changes nothing (libiptc then does not replace the table)."""
+    for item in block.items:
+        if type(item) is not ChainLine or item.policy != "-":
+            return False
+        ch = table.chains.get(item.name)
+        if ch is None or not ch.builtin:
+            return False
+    return True
+
+
+def apply_block(table: Table, block: Block, *, noflush: bool, counters: bool,
+                announced: set[str] | None = None) -> None:
+    """Apply one block's lines to *table* (a working copy); errors carry the line.
+
+    *announced* collects, across the blocks of one input, the chains declared
+    with a ``:CHAIN`` line that are named like a target extension.
+    """
+    from pynetfilter.model.ruleset import apply_command
+
+    if announced is None:
+        announced = block.announced
     if not noflush:
         table.flush()
+    if not noflush or not _unchanged(table, block):
+        # libiptc reads policy counters as "zeroed": a commit that replaces the table
+        # resets them, unless a ":CHAIN POLICY [p:b]" line of the block sets them.
+        for ch in table.chains.values():
+            if ch.builtin:
+                ch.packets = ch.bytes = 0
+    added: list[list[Rule]] = []  # the rules this block added (-A, -I, -R)
+    name = block.table
     for item in block.items:
         try:
-            if isinstance(item, ChainLine):
-                name = item.name
-                if len(name) > MAX_NAME:
-                    raise ParameterProblem(f'Invalid chain name "{name}" ({MAX_NAME} chars max)')
-                existing = table.chains.get(name)
-                if existing is None or not existing.builtin:
-                    if existing is not None and noflush:
-                        existing.rules = []
-                    else:
-                        _check_new_chain_name(table, name)
-                        table.chains[name] = Chain(name)
-                if item.policy != "-":
-                    ch = table.chains[name]
-                    if not ch.builtin:
-                        raise ParameterProblem(
-                            f'Can\'t set policy "{item.policy}" on "{name}": Bad built-in chain name')
-                    if item.policy not in ("ACCEPT", "DROP"):
-                        raise ParameterProblem(
-                            f'Can\'t set policy "{item.policy}" on "{name}": expected ACCEPT or DROP')
-                    ch.policy = item.policy
-                    if counters:
-                        ch.packets, ch.bytes = _parse_counters(item.counters, name, item.line)
-            else:
+            if type(item) is RuleLine:
                 argv = item.argv
                 if counters and item.counters is not None:
                     argv = ["--set-counters", item.counters[0], item.counters[1], *argv]
-                cmd = parse_command(argv, in_restore=True, default_table=block.table)
-                apply_command(table, cmd)
+                if announced and not announced.isdisjoint(argv):
+                    cmd = _RestoreParser(argv, default_table=name, chains=announced).parse()
+                else:
+                    cmd = parse_command(argv, in_restore=True, default_table=name)
+                if cmd.command == "Z":
+                    _zero(table, cmd, {id(r) for rs in added for r in rs})
+                else:
+                    apply_command(table, cmd)
+                    if cmd.rules:
+                        added.append(cmd.rules)
+            elif type(item) is ChainLine:
+                _chain_item(table, item, noflush=noflush, counters=counters)
+                if find_target(item.name) is not None:
+                    announced.add(item.name)
+            else:
+                assert isinstance(item, BadLine)
+                raise item.error
         except PynfError as e:
             raise e.at_line(item.line) from None

@@ -1,0 +1,1 @@
+"""The pynf command line (the only place files are read and written)."""

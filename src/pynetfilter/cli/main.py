@@ -1,0 +1,136 @@
+"""The ``pynf`` command: the edge where files are read and written.
+
+    pynf save [-c] [-t TABLE] [--noflush] FILE...    restore input in, iptables-save text out
+    pynf restore --state STATE [-c] [-n] [FILE]      iptables-restore onto a saved ruleset file
+    pynf iptables --state STATE [iptables args...]   an iptables command against a saved ruleset file
+
+Errors print one line, ``pynf: <file>: line N: <what>``, and exit with
+iptables' status: 2 for a parameter problem, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from pynetfilter.errors import PARAMETER_PROBLEM, PynfError
+from pynetfilter.model.ruleset import Ruleset
+
+
+def _read(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    with open(path, encoding="utf-8", errors="surrogateescape") as f:
+        return f.read()
+
+
+def _fail(where: str, err: PynfError) -> int:
+    prefix = f"{where}: " if where else ""
+    print(f"pynf: {prefix}{err}", file=sys.stderr)
+    return err.status
+
+
+def _load_state(path: str) -> Ruleset:
+    """A state file is iptables-save -c text; a missing file is a fresh host."""
+    if not os.path.exists(path):
+        return Ruleset()
+    return Ruleset.from_save(_read(path), counters=True)
+
+
+def _write_state(path: str, rs: Ruleset) -> None:
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8", errors="surrogateescape") as f:
+        f.write(rs.save(counters=True))
+    os.replace(tmp, path)
+
+
+def cmd_save(args: argparse.Namespace) -> int:
+    rs = Ruleset()
+    for path in args.files:
+        try:
+            text = _read(path)
+        except OSError as e:
+            print(f"pynf: {path}: {e.strerror}", file=sys.stderr)
+            return 1
+        try:
+            rs.restore(text, counters=args.counters, noflush=args.noflush, table=args.table)
+        except PynfError as e:
+            return _fail(path, e)
+    sys.stdout.write(rs.save(counters=args.counters, table=args.table))
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    try:
+        rs = _load_state(args.state)
+    except PynfError as e:
+        return _fail(args.state, e)
+    path = args.file or "-"
+    try:
+        rs.restore(_read(path), counters=args.counters, noflush=args.noflush, table=args.table)
+    except PynfError as e:
+        # As iptables-restore: blocks committed before the error stay.
+        _write_state(args.state, rs)
+        return _fail(path if path != "-" else "", e)
+    _write_state(args.state, rs)
+    return 0
+
+
+def cmd_iptables(argv: list[str]) -> int:
+    if len(argv) < 2 or argv[0] != "--state":
+        print("pynf iptables: usage: pynf iptables --state FILE [iptables arguments...]", file=sys.stderr)
+        return PARAMETER_PROBLEM
+    state = argv[1]
+    try:
+        rs = _load_state(state)
+    except PynfError as e:
+        return _fail(state, e)
+    try:
+        out = rs.apply(argv[2:])
+    except PynfError as e:
+        print(f"iptables: {e}", file=sys.stderr)
+        return e.status
+    sys.stdout.write(out)
+    _write_state(state, rs)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="pynf", description="Netfilter and iptables in userspace Python.")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    p = sub.add_parser("save", help="read iptables-restore input, print iptables-save text")
+    p.add_argument("files", nargs="+", metavar="FILE", help="restore input ('-' for stdin)")
+    p.add_argument("-c", "--counters", action="store_true", help="keep and print packet/byte counters")
+    p.add_argument("-t", "--table", help="only this table")
+    p.add_argument("-n", "--noflush", action="store_true", help="later files add to earlier ones")
+    p.set_defaults(func=cmd_save)
+
+    p = sub.add_parser("restore", help="iptables-restore onto a state file")
+    p.add_argument("--state", required=True, help="ruleset file (iptables-save -c text)")
+    p.add_argument("file", nargs="?", help="restore input (default: stdin)")
+    p.add_argument("-c", "--counters", action="store_true")
+    p.add_argument("-n", "--noflush", action="store_true")
+    p.add_argument("-T", "--table")
+    p.set_defaults(func=cmd_restore)
+
+    sub.add_parser("iptables", help="run an iptables command against a state file (--state FILE first)",
+                   add_help=False)
+    return ap
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list and args_list[0] == "iptables":
+        return cmd_iptables(args_list[1:])
+    args = build_parser().parse_args(args_list)
+    try:
+        return int(args.func(args))
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

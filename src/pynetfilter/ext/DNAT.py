@@ -1,0 +1,31 @@
+"""-j DNAT (xt_nat revision 2): rewrite the destination to an address/port range.
+
+Only in the nat table's PREROUTING and OUTPUT hooks.  Revision 2 keeps a base
+port, so ``--to-destination 10.233.0.1:8080-8090/9000`` (a shifted port map) works.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from pynetfilter.ext._nat import NatTarget
+from pynetfilter.ext.base import Opt
+from pynetfilter.model.tables import Hook, hook_mask
+
+
+@dataclass(frozen=True, slots=True)
+class Dnat(NatTarget):
+    name: ClassVar[str] = "DNAT"
+    table: ClassVar[str | None] = "nat"
+    hooks: ClassVar[int] = hook_mask(Hook.PREROUTING, Hook.OUTPUT)
+    options: ClassVar[tuple[Opt, ...]] = (
+        Opt("to-destination", mandatory=True),
+        Opt("random", nargs=0),
+        Opt("persistent", nargs=0),
+    )
+    list_prefix: ClassVar[str] = "to:"
+    save_option: ClassVar[str] = "--to-destination"
+
+
+EXTENSION = Dnat

@@ -1,0 +1,33 @@
+"""-j SNAT (xt_nat revision 0): rewrite the source to an address/port range.
+
+Only in the nat table's POSTROUTING and INPUT hooks.  Revision 0 has no room for
+a base port: ``:1000-2000/3000`` keeps only the shifted-map flag and saves as ``/0``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from pynetfilter.ext._nat import NatTarget
+from pynetfilter.ext.base import Opt
+from pynetfilter.model.tables import Hook, hook_mask
+
+
+@dataclass(frozen=True, slots=True)
+class Snat(NatTarget):
+    name: ClassVar[str] = "SNAT"
+    table: ClassVar[str | None] = "nat"
+    hooks: ClassVar[int] = hook_mask(Hook.POSTROUTING, Hook.INPUT)
+    options: ClassVar[tuple[Opt, ...]] = (
+        Opt("to-source", mandatory=True),
+        Opt("random", nargs=0),
+        Opt("random-fully", nargs=0),
+        Opt("persistent", nargs=0),
+    )
+    list_prefix: ClassVar[str] = "to:"
+    save_option: ClassVar[str] = "--to-source"
+    has_base: ClassVar[bool] = False
+
+
+EXTENSION = Snat

@@ -1,0 +1,86 @@
+"""-j TOS (xt_TOS revision 1): tos = (tos & ~mask) ^ value.  Only in the mangle table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from pynetfilter.errors import ParameterProblem
+from pynetfilter.ext.base import Opt, Options, RuleContext, Target
+from pynetfilter.ext.types import parse_uint, strtoul
+
+SYMBOL_MASK = 0x3F  # the mask a symbolic name implies (revision 1's option max)
+SYMBOLS = (
+    ("Minimize-Delay", 0x10), ("Maximize-Throughput", 0x08), ("Maximize-Reliability", 0x04),
+    ("Minimize-Cost", 0x02), ("Normal-Service", 0x00),
+)
+OPS = ("set-tos", "and-tos", "or-tos", "xor-tos")
+
+
+def parse_tos_mask(text: str) -> tuple[int, int]:
+    """XTTYPE_TOSMASK: ``value[/mask]`` (0-255, mask defaults to 0xff) or a symbolic name."""
+    r = strtoul(text)
+    if r is not None and r[0] <= 0xFF:
+        value, rest = r
+        mask = 0xFF
+        if rest.startswith("/"):
+            m = strtoul(rest[1:])
+            if m is None or m[0] > 0xFF:
+                raise ParameterProblem(f'Illegal value: "{text}": expected value[/mask], each 0-255')
+            mask, rest = m
+        if rest:
+            raise ParameterProblem(f'Illegal value: "{text}": expected value[/mask], each 0-255')
+        return value, mask
+    for name, value in SYMBOLS:
+        if name.lower() == text.lower():
+            return value, SYMBOL_MASK
+    raise ParameterProblem(f'Symbolic name "{text}" is unknown: expected a number or e.g. Minimize-Delay')
+
+
+@dataclass(frozen=True, slots=True)
+class TosTarget(Target):
+    """struct xt_tos_target_info."""
+
+    name: ClassVar[str] = "TOS"
+    table: ClassVar[str | None] = "mangle"
+    options: ClassVar[tuple[Opt, ...]] = tuple(Opt(o, excl=tuple(x for x in OPS if x != o)) for o in OPS)
+
+    tos_value: int = 0
+    tos_mask: int = 0
+
+    @classmethod
+    def parse(cls, opts: Options, ctx: RuleContext) -> TosTarget:
+        if not opts.items:
+            raise ParameterProblem("TOS: an action is required: expected --set-tos, --and/or/xor-tos")
+        g = opts.items[0]
+        n = g.opt.name
+        if n == "set-tos":
+            return cls(*parse_tos_mask(g.value))
+        bits = parse_uint(g.value, 0, 0xFF, "an 8-bit value")
+        if n == "and-tos":
+            return cls(0, ~bits & 0xFF)
+        if n == "or-tos":
+            return cls(bits, bits)
+        return cls(bits, 0)
+
+    def save(self) -> str:
+        return f" --set-tos 0x{self.tos_value:02x}/0x{self.tos_mask:02x}"
+
+    def describe(self, numeric: bool) -> str:
+        v, m = self.tos_value, self.tos_mask
+        if numeric:
+            return f" TOS set 0x{v:02x}/0x{m:02x}"
+        if m == SYMBOL_MASK:
+            for name, value in SYMBOLS:
+                if value == v:
+                    return f"  TOS set{name}"  # sic: tos_try_print_symbolic's spacing
+        if v == 0:
+            return f" TOS and 0x{~m & 0xFF:02x}"
+        if v == m:
+            return f" TOS or 0x{v:02x}"
+        if m == 0:
+            return f" TOS xor 0x{v:02x}"
+        return f" TOS set 0x{v:02x}/0x{m:02x}"
+
+
+EXTENSION = TosTarget

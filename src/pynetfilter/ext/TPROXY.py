@@ -1,0 +1,90 @@
+"""-j TPROXY (revision 1): hand a packet to a local transparent-proxy socket.
+
+Kernel rules: only mangle PREROUTING, and only with ``-p tcp`` or ``-p udp``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import ClassVar
+
+from pynetfilter.errors import KernelRefusal, ParameterProblem
+from pynetfilter.ext._nat import parse_host
+from pynetfilter.ext.base import CheckContext, Opt, Options, RuleContext, Target
+from pynetfilter.ext.types import fmt_ipv4, parse_mark_mask, service_port
+from pynetfilter.model.tables import Hook, hook_mask
+
+_NUMERIC_SERVICE = re.compile(r"\s*([+-]?)([0-9]+)")
+
+
+def parse_service_port(text: str) -> int:
+    """XTTYPE_PORT: getaddrinfo(NULL, text) — strtoul base 10 into an int, else a service name.
+
+    As in glibc the number is truncated: 65536 gives port 0, and a number that
+    is negative as an int (``-1``) is looked up as a name, which fails.
+    """
+    m = _NUMERIC_SERVICE.fullmatch(text)
+    if text == "" or m:
+        value = 0
+        if m:
+            value = min(int(m.group(2)), 2**64 - 1)
+            if m.group(1) == "-":
+                value = -value % 2**64
+        value &= 0xFFFFFFFF
+        if value < 0x80000000:
+            return value & 0xFFFF
+    else:
+        port = service_port(text, None)
+        if port is not None:
+            return port
+    raise ParameterProblem(
+        f'port "{text}" does not resolve to anything: expected a port number or service name'
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Tproxy(Target):
+    """struct xt_tproxy_target_info_v1 (IPv4 address)."""
+
+    name: ClassVar[str] = "TPROXY"
+    table: ClassVar[str | None] = "mangle"
+    hooks: ClassVar[int] = hook_mask(Hook.PREROUTING)
+    options: ClassVar[tuple[Opt, ...]] = (
+        Opt("on-port", mandatory=True),
+        Opt("on-ip"),
+        Opt("tproxy-mark"),
+    )
+
+    mark_mask: int = 0
+    mark_value: int = 0
+    laddr: int = 0
+    lport: int = 0
+
+    @classmethod
+    def parse(cls, opts: Options, ctx: RuleContext) -> Tproxy:
+        mask = value = laddr = lport = 0
+        for g in opts.items:
+            n = g.opt.name
+            if n == "on-port":
+                lport = parse_service_port(g.value)
+            elif n == "on-ip":
+                laddr = parse_host(g.value)
+            elif n == "tproxy-mark":
+                value, mask = parse_mark_mask(g.value, "tproxy mark")
+        return cls(mask, value, laddr, lport)
+
+    def save(self) -> str:
+        return (f" --on-port {self.lport} --on-ip {fmt_ipv4(self.laddr)}"
+                f" --tproxy-mark 0x{self.mark_value:x}/0x{self.mark_mask:x}")
+
+    def describe(self, numeric: bool) -> str:
+        return (f" TPROXY redirect {fmt_ipv4(self.laddr)}:{self.lport}"
+                f" mark 0x{self.mark_value:x}/0x{self.mark_mask:x}")
+
+    def check(self, ctx: CheckContext) -> None:
+        if ctx.ip.proto not in (6, 17) or ctx.ip.inv_proto:
+            raise KernelRefusal("TPROXY target: can be used only with -p tcp or -p udp")
+
+
+EXTENSION = Tproxy

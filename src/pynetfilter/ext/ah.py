@@ -1,0 +1,38 @@
+"""-m ah (ipt_ah): the SPI of AH packets, a value or range.  Needs -p ah."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from pynetfilter.ext.base import Match, Opt, Options, RuleContext
+from pynetfilter.ext.esp import U32, parse_spis, print_spis, save_spis
+
+
+@dataclass(frozen=True, slots=True)
+class Ah(Match):
+    """struct ipt_ah."""
+
+    name: ClassVar[str] = "ah"
+    proto: ClassVar[int] = 51
+    options: ClassVar[tuple[Opt, ...]] = (Opt("ahspi", invert=True),)
+
+    spis: tuple[int, int] = (0, U32)
+    invert: bool = False
+
+    @classmethod
+    def parse(cls, opts: Options, ctx: RuleContext) -> Ah:
+        g = opts.get("ahspi")
+        if g is None:
+            return cls()
+        return cls(parse_spis(g.value, "ahspi"), g.inverted)
+
+    def save(self) -> str:
+        return save_spis("ahspi", self.spis, self.invert)
+
+    def describe(self, numeric: bool) -> str:
+        # libipt_ah prints " ah " and the SPI text right after it.
+        return " ah " + print_spis(self.spis, self.invert)
+
+
+EXTENSION = Ah

@@ -1,0 +1,78 @@
+"""-m connbytes (xt_connbytes): a connection's packet/byte counters or average packet size."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from pynetfilter.errors import ParameterProblem
+from pynetfilter.ext.base import Match, Opt, Options, RuleContext
+from pynetfilter.ext.types import parse_uint
+
+U64_MAX = 2**64 - 1
+MODES = ("packets", "bytes", "avgpkt")  # XT_CONNBYTES_PKTS, _BYTES, _AVGPKT
+DIRS = ("original", "reply", "both")  # XT_CONNBYTES_DIR_ORIGINAL, _REPLY, _BOTH
+
+
+def parse_u64_range(text: str) -> tuple[int, int]:
+    """XTTYPE_UINT64RC: ``from[:to]``; an empty from is 0, an empty or missing to is the maximum."""
+    parts = text.split(":")
+    if len(parts) > 2:
+        raise ParameterProblem(f'bad value "{text}" for --connbytes: expected from[:to]')
+    what = "--connbytes value"
+    lo = parse_uint(parts[0], 0, U64_MAX, what) if parts[0] else 0
+    hi = parse_uint(parts[1], 0, U64_MAX, what) if len(parts) == 2 and parts[1] else U64_MAX
+    if lo > hi:
+        raise ParameterProblem(f'bad range "{text}": {lo} should be less than {hi}')
+    return lo, hi
+
+
+@dataclass(frozen=True, slots=True)
+class Connbytes(Match):
+    """struct xt_connbytes_info: an inverted range is stored with from and to swapped."""
+
+    name: ClassVar[str] = "connbytes"
+    options: ClassVar[tuple[Opt, ...]] = (
+        Opt("connbytes", invert=True, mandatory=True),
+        Opt("connbytes-dir", mandatory=True),
+        Opt("connbytes-mode", mandatory=True),
+    )
+
+    count_from: int = 0
+    count_to: int = U64_MAX
+    what: int = 0
+    direction: int = 0
+
+    @classmethod
+    def parse(cls, opts: Options, ctx: RuleContext) -> Connbytes:
+        g = opts["connbytes"]
+        lo, hi = parse_u64_range(g.value)
+        if g.inverted:
+            lo, hi = hi, lo
+        d = opts["connbytes-dir"].value
+        if d not in DIRS:
+            raise ParameterProblem(f'Unknown --connbytes-dir "{d}": expected original, reply or both')
+        m = opts["connbytes-mode"].value
+        if m not in MODES:
+            raise ParameterProblem(f'Unknown --connbytes-mode "{m}": expected packets, bytes or avgpkt')
+        return cls(lo, hi, MODES.index(m), DIRS.index(d))
+
+    def _range(self, prefix: str) -> str:
+        lo, hi, bang = self.count_from, self.count_to, ""
+        if lo > hi:
+            lo, hi, bang = hi, lo, " !"
+        out = f"{bang} {prefix}connbytes {lo}"
+        if hi and hi < U64_MAX:
+            out += f":{hi}"
+        return out
+
+    def save(self) -> str:
+        return (f"{self._range('--')} --connbytes-mode {MODES[self.what]}"
+                f" --connbytes-dir {DIRS[self.direction]}")
+
+    def describe(self, numeric: bool) -> str:
+        return (f"{self._range('')} connbytes mode {MODES[self.what]}"
+                f" connbytes direction {DIRS[self.direction]}")
+
+
+EXTENSION = Connbytes

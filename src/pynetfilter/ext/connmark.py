@@ -1,0 +1,37 @@
+"""-m connmark (xt_connmark revision 1): the connection's mark under a mask."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from pynetfilter.ext.base import Match, Opt, Options, RuleContext
+from pynetfilter.ext.types import fmt_mark_mask, parse_mark_mask
+
+
+@dataclass(frozen=True, slots=True)
+class Connmark(Match):
+    """struct xt_connmark_mtinfo1."""
+
+    name: ClassVar[str] = "connmark"
+    options: ClassVar[tuple[Opt, ...]] = (Opt("mark", invert=True, mandatory=True),)
+
+    mark: int = 0
+    mask: int = 0xFFFFFFFF
+    invert: bool = False
+
+    @classmethod
+    def parse(cls, opts: Options, ctx: RuleContext) -> Connmark:
+        g = opts["mark"]
+        mark, mask = parse_mark_mask(g.value, "connmark")
+        return cls(mark, mask, g.inverted)
+
+    def save(self) -> str:
+        return f"{' !' if self.invert else ''} --mark {fmt_mark_mask(self.mark, self.mask)}"
+
+    def describe(self, numeric: bool) -> str:
+        # libxt_connmark prints " connmark match " then "!" or nothing, then " 0x..": two spaces.
+        return f" connmark match {'!' if self.invert else ''} {fmt_mark_mask(self.mark, self.mask)}"
+
+
+EXTENSION = Connmark

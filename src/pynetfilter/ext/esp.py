@@ -1,0 +1,62 @@
+"""-m esp (xt_esp): the SPI of ESP packets, a value or range.  Needs -p esp."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from pynetfilter.ext.base import Match, Opt, Options, RuleContext
+from pynetfilter.ext.types import parse_uint_range
+
+U32 = 0xFFFFFFFF
+
+
+def parse_spis(text: str, option: str) -> tuple[int, int]:
+    lo, hi, n = parse_uint_range(text, U32, option)
+    return (lo, lo) if n == 1 else (lo, hi)
+
+
+def save_spis(option: str, spis: tuple[int, int], invert: bool) -> str:
+    """--espspi/--ahspi as save prints it; nothing for 0:4294967295 even when inverted."""
+    lo, hi = spis
+    if lo == 0 and hi == U32:
+        return ""
+    return f"{' !' if invert else ''} --{option} {lo}" + (f":{hi}" if lo != hi else "")
+
+
+def print_spis(spis: tuple[int, int], invert: bool) -> str:
+    """``spi:N`` / ``spis:!lo:hi`` without a leading space; empty for any SPI."""
+    lo, hi = spis
+    if lo == 0 and hi == U32 and not invert:
+        return ""
+    bang = "!" if invert else ""
+    return f"spi:{bang}{lo}" if lo == hi else f"spis:{bang}{lo}:{hi}"
+
+
+@dataclass(frozen=True, slots=True)
+class Esp(Match):
+    """struct xt_esp."""
+
+    name: ClassVar[str] = "esp"
+    proto: ClassVar[int] = 50
+    options: ClassVar[tuple[Opt, ...]] = (Opt("espspi", invert=True),)
+
+    spis: tuple[int, int] = (0, U32)
+    invert: bool = False
+
+    @classmethod
+    def parse(cls, opts: Options, ctx: RuleContext) -> Esp:
+        g = opts.get("espspi")
+        if g is None:
+            return cls()
+        return cls(parse_spis(g.value, "espspi"), g.inverted)
+
+    def save(self) -> str:
+        return save_spis("espspi", self.spis, self.invert)
+
+    def describe(self, numeric: bool) -> str:
+        text = print_spis(self.spis, self.invert)
+        return " esp" + (" " + text if text else "")
+
+
+EXTENSION = Esp

@@ -1,0 +1,118 @@
+"""-m icmp (ipt_icmp): ICMP type and code range, by name or ``type[/code]``.  Needs -p icmp."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from pynetfilter.errors import ParameterProblem
+from pynetfilter.ext.base import Match, Opt, Options, RuleContext
+from pynetfilter.ext.types import try_uint
+
+# libipt_icmp's icmp_codes: (name, type, code_min, code_max), in its order.
+ICMP_CODES: tuple[tuple[str, int, int, int], ...] = (
+    ("any", 0xFF, 0, 0xFF),
+    ("echo-reply", 0, 0, 0xFF),
+    ("pong", 0, 0, 0xFF),
+    ("destination-unreachable", 3, 0, 0xFF),
+    ("network-unreachable", 3, 0, 0),
+    ("host-unreachable", 3, 1, 1),
+    ("protocol-unreachable", 3, 2, 2),
+    ("port-unreachable", 3, 3, 3),
+    ("fragmentation-needed", 3, 4, 4),
+    ("source-route-failed", 3, 5, 5),
+    ("network-unknown", 3, 6, 6),
+    ("host-unknown", 3, 7, 7),
+    ("network-prohibited", 3, 9, 9),
+    ("host-prohibited", 3, 10, 10),
+    ("TOS-network-unreachable", 3, 11, 11),
+    ("TOS-host-unreachable", 3, 12, 12),
+    ("communication-prohibited", 3, 13, 13),
+    ("host-precedence-violation", 3, 14, 14),
+    ("precedence-cutoff", 3, 15, 15),
+    ("source-quench", 4, 0, 0xFF),
+    ("redirect", 5, 0, 0xFF),
+    ("network-redirect", 5, 0, 0),
+    ("host-redirect", 5, 1, 1),
+    ("TOS-network-redirect", 5, 2, 2),
+    ("TOS-host-redirect", 5, 3, 3),
+    ("echo-request", 8, 0, 0xFF),
+    ("ping", 8, 0, 0xFF),
+    ("router-advertisement", 9, 0, 0xFF),
+    ("router-solicitation", 10, 0, 0xFF),
+    ("time-exceeded", 11, 0, 0xFF),
+    ("ttl-exceeded", 11, 0, 0xFF),
+    ("ttl-zero-during-transit", 11, 0, 0),
+    ("ttl-zero-during-reassembly", 11, 1, 1),
+    ("parameter-problem", 12, 0, 0xFF),
+    ("ip-header-bad", 12, 0, 0),
+    ("required-option-missing", 12, 1, 1),
+    ("timestamp-request", 13, 0, 0xFF),
+    ("timestamp-reply", 14, 0, 0xFF),
+    ("address-mask-request", 17, 0, 0xFF),
+    ("address-mask-reply", 18, 0, 0xFF),
+)
+
+
+def parse_icmp_type(text: str) -> tuple[int, int, int]:
+    """A type name (any unambiguous case-insensitive prefix) or ``type[/code]``."""
+    low = text.lower()
+    hits = [c for c in ICMP_CODES if c[0].lower().startswith(low)]
+    if len(hits) > 1:
+        raise ParameterProblem(
+            f'Ambiguous ICMP type "{text}": expected one of {hits[0][0]}, {hits[1][0]}, ...'
+        )
+    if hits:
+        return hits[0][1], hits[0][2], hits[0][3]
+    typ_s, slash, code_s = text.partition("/")
+    typ = try_uint(typ_s, 0, 255)
+    if typ is None:
+        raise ParameterProblem(f'Unknown ICMP type "{text}": expected a type name or number 0-255')
+    if not slash:
+        return typ, 0, 0xFF
+    code = try_uint(code_s, 0, 255)
+    if code is None:
+        raise ParameterProblem(f'Unknown ICMP code "{text}": expected type/code with code 0-255')
+    return typ, code, code
+
+
+@dataclass(frozen=True, slots=True)
+class Icmp(Match):
+    """struct ipt_icmp."""
+
+    name: ClassVar[str] = "icmp"
+    proto: ClassVar[int] = 1
+    options: ClassVar[tuple[Opt, ...]] = (Opt("icmp-type", invert=True, mandatory=True),)
+
+    type: int = 0xFF
+    code_min: int = 0
+    code_max: int = 0xFF
+    invert: bool = False
+
+    @classmethod
+    def parse(cls, opts: Options, ctx: RuleContext) -> Icmp:
+        g = opts["icmp-type"]
+        return cls(*parse_icmp_type(g.value), g.inverted)
+
+    def save(self) -> str:
+        bang = " !" if self.invert else ""
+        if self.type == 0xFF and self.code_min == 0 and self.code_max == 0xFF:
+            return f"{bang} --icmp-type any"
+        code = f"/{self.code_min}" if (self.code_min, self.code_max) != (0, 0xFF) else ""
+        return f"{bang} --icmp-type {self.type}{code}"
+
+    def describe(self, numeric: bool) -> str:
+        bang = "!" if self.invert else ""
+        if not numeric:
+            for name, typ, lo, hi in ICMP_CODES:
+                if (typ, lo, hi) == (self.type, self.code_min, self.code_max):
+                    return f" icmp {bang}{name}"
+        out = " icmp" + (" !" if self.invert else "") + f"type {self.type}"
+        if self.code_min == self.code_max:
+            out += f" code {self.code_min}"
+        elif (self.code_min, self.code_max) != (0, 0xFF):
+            out += f" codes {self.code_min}-{self.code_max}"
+        return out
+
+
+EXTENSION = Icmp

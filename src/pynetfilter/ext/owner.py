@@ -1,0 +1,123 @@
+"""-m owner (xt_owner, revision 1): the local socket's owner; OUTPUT and POSTROUTING only."""
+
+from __future__ import annotations
+
+import grp
+import pwd
+from dataclasses import dataclass
+from typing import ClassVar
+
+from pynetfilter.errors import KernelRefusal, ParameterProblem
+from pynetfilter.ext.base import CheckContext, Match, Opt, Options, RuleContext
+from pynetfilter.ext.types import strtoul
+from pynetfilter.model.tables import Hook, hook_mask
+
+UID, GID, SOCKET, SUPPL_GROUPS = 1, 2, 4, 8
+
+
+def _user(name: str) -> int | None:
+    try:
+        return pwd.getpwnam(name).pw_uid
+    except (KeyError, ValueError):
+        return None
+
+
+def _group(name: str) -> int | None:
+    try:
+        return grp.getgrnam(name).gr_gid
+    except (KeyError, ValueError):
+        return None
+
+
+def parse_range(text: str, opt: str) -> tuple[int, int]:
+    """owner_parse_range: ``n``, ``n-m`` or ``n:m``, each 0..2^32-2 in base 0."""
+    bad = ParameterProblem(f'bad value "{text}" for {opt}: expected an id or range 0-4294967294 or a name')
+    r = strtoul(text)
+    if r is None or r[0] > 2**32 - 2:
+        raise bad
+    lo, rest = r
+    hi = lo
+    if rest[:1] in ("-", ":"):
+        r = strtoul(rest[1:])
+        if r is None or r[0] > 2**32 - 2:
+            raise bad
+        hi, rest = r
+    if rest:
+        raise bad
+    return lo, hi
+
+
+def _name(num: int, kind: str) -> str | None:
+    try:
+        return pwd.getpwuid(num).pw_name if kind == "u" else grp.getgrgid(num).gr_name
+    except (KeyError, OverflowError):
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Owner(Match):
+    """struct xt_owner_match_info."""
+
+    name: ClassVar[str] = "owner"
+    hooks: ClassVar[int] = hook_mask(Hook.OUTPUT, Hook.POSTROUTING)
+    options: ClassVar[tuple[Opt, ...]] = (
+        Opt("uid-owner", invert=True),
+        Opt("gid-owner", invert=True),
+        Opt("socket-exists", nargs=0, invert=True),
+        Opt("suppl-groups", nargs=0),
+    )
+
+    uid: tuple[int, int] = (0, 0)
+    gid: tuple[int, int] = (0, 0)
+    match: int = 0
+    invert: int = 0
+
+    @classmethod
+    def parse(cls, opts: Options, ctx: RuleContext) -> Owner:
+        uid = gid = (0, 0)
+        match = invert = 0
+        for g in opts.items:
+            n = g.opt.name
+            bit = {"uid-owner": UID, "gid-owner": GID, "socket-exists": SOCKET}.get(n, SUPPL_GROUPS)
+            if n == "uid-owner":
+                num = _user(g.value)
+                uid = (num, num) if num is not None else parse_range(g.value, "--uid-owner")
+            elif n == "gid-owner":
+                num = _group(g.value)
+                gid = (num, num) if num is not None else parse_range(g.value, "--gid-owner")
+            elif n == "suppl-groups" and not match & GID:
+                raise ParameterProblem('bad value for "--suppl-groups": you need to use --gid-owner first')
+            match |= bit
+            invert |= bit if g.inverted else 0
+        if not match:
+            raise ParameterProblem("owner: At least one of --uid-owner, --gid-owner or --socket-exists is required")
+        return cls(uid, gid, match, invert)
+
+    def check(self, ctx: CheckContext) -> None:
+        for bit, (lo, hi) in ((UID, self.uid), (GID, self.gid)):
+            if self.match & bit and hi < lo:
+                raise KernelRefusal(f"owner: id range {lo}-{hi} is reversed (EINVAL)")
+
+    def _item(self, label: str, bit: int, numeric: bool) -> str:
+        if not self.match & bit:
+            return ""
+        out = (" !" if self.invert & bit else "") + f" {label}"
+        if bit in (UID, GID):
+            lo, hi = self.uid if bit == UID else self.gid
+            if lo != hi:
+                return out + f" {lo}-{hi}"
+            name = None if numeric else _name(lo, "u" if bit == UID else "g")
+            return out + f" {name if name is not None else lo}"
+        return out
+
+    def save(self) -> str:
+        return (self._item("--socket-exists", SOCKET, True) + self._item("--uid-owner", UID, True)
+                + self._item("--gid-owner", GID, True) + self._item("--suppl-groups", SUPPL_GROUPS, True))
+
+    def describe(self, numeric: bool) -> str:
+        return (self._item("owner socket exists", SOCKET, numeric) + self._item("owner UID match", UID, numeric)
+                + self._item("owner GID match", GID, numeric)
+                + self._item("incl. suppl. groups", SUPPL_GROUPS, numeric))
+
+
+EXTENSION = Owner

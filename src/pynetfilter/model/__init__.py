@@ -1,0 +1,1 @@
+"""Ruleset values: tables, chains, rules, and the kernel's table check."""

@@ -1,0 +1,1 @@
+"""iptables syntax: command lines, iptables-restore input, iptables-save and -L/-S output."""

@@ -1,0 +1,253 @@
+"""A fast path for ``-A CHAIN`` rules in iptables-save's own shape.
+
+Theory of operation.  Real rulesets (an iptables-save dump, kube-proxy's
+restore input) are hundreds of thousands of rules in one rigid shape: the IP
+options, then ``-m NAME --opt value ...`` segments, then ``-j TARGET
+--opt ...``.  For such a rule, getopt-style routing is trivial: each
+``--opt`` belongs to the segment it stands in.  This module parses exactly
+that shape and gives up (returns None) on anything else, leaving it to the
+full parser in :mod:`pynetfilter.syntax.command`; so its answers are, by
+construction, the full parser's answers (the test suite checks that on the
+whole corpus).
+
+What makes it fast: segments are parsed once per distinct text.  A match or
+target instance is immutable, so ``-m tcp --dport 80`` seen 20,000 times is
+parsed once and the same object is shared by every rule, which also bounds
+memory.  IP parts are interned the same way.
+"""
+
+from __future__ import annotations
+
+from pynetfilter.errors import PynfError
+from pynetfilter.ext import find_match, find_target
+from pynetfilter.ext.base import Extension, Given, RuleContext, collect
+from pynetfilter.ext.types import parse_iface, parse_ipv4_net, strtoul
+from pynetfilter.model.rule import IpMatch, Jump, Rule, Verdict
+from pynetfilter.model.tables import STANDARD_VERDICTS
+
+_IP_FLAGS = {"-s": "inv_src", "-d": "inv_dst", "-i": "inv_in", "-o": "inv_out", "-p": "inv_proto"}
+_VERDICTS = {v: Verdict(v) for v in STANDARD_VERDICTS}
+MAX_NAME = 28
+_CACHE_LIMIT = 1 << 18
+_GOOD_NAMES: set[str] = set()  # -j/-g names already checked for length and white space
+
+
+class _Cache:
+    """Interning caches shared by every parse (cleared when they grow too big)."""
+
+    def __init__(self) -> None:
+        self.ext: dict[tuple[object, ...], Extension] = {}
+        self.ip: dict[tuple[str, ...], IpMatch] = {}
+        self.net: dict[str, tuple[int, int]] = {}
+        self.proto: dict[str, int] = {}
+
+    def trim(self) -> None:
+        for d in (self.ext, self.ip, self.net):
+            if len(d) > _CACHE_LIMIT:
+                d.clear()
+
+
+CACHE = _Cache()
+
+
+def _net(text: str) -> tuple[int, int]:
+    v = CACHE.net.get(text)
+    if v is None:
+        v = parse_ipv4_net(text)
+        CACHE.net[text] = v
+    return v
+
+
+def _ip(tokens: tuple[str, ...]) -> IpMatch | None:
+    """The IP part from (flag, value, inverted) triples flattened; None to give up."""
+    ip = CACHE.ip.get(tokens)
+    if ip is not None:
+        return ip
+    from pynetfilter.syntax.command import parse_protocol
+
+    fields: dict[str, object] = {}
+    for k in range(0, len(tokens), 3):
+        flag, value, inverted = tokens[k], tokens[k + 1], tokens[k + 2] == "!"
+        if flag == "-s":
+            fields["src"], fields["smsk"] = _net(value)
+        elif flag == "-d":
+            fields["dst"], fields["dmsk"] = _net(value)
+        elif flag == "-i":
+            fields["iniface"] = parse_iface(value)
+        elif flag == "-o":
+            fields["outiface"] = parse_iface(value)
+        elif flag == "-p":
+            proto = parse_protocol(value)
+            if proto == 0 and inverted:
+                return None
+            fields["proto"] = proto
+        elif flag == "-f":
+            fields["frag"] = True
+            fields["inv_frag"] = inverted
+            continue
+        if inverted:
+            fields[_IP_FLAGS[flag]] = True
+    ip = IpMatch(**fields)  # type: ignore[arg-type]
+    CACHE.ip[tokens] = ip
+    return ip
+
+
+def _segment(cls: type[Extension], argv: list[str], i: int, n: int) -> tuple[list[Given], int] | None:
+    """Options of one ``-m``/``-j`` segment from argv[i]; None when not in the plain shape."""
+    names = cls.option_names()
+    given: list[Given] = []
+    while i < n:
+        tok = argv[i]
+        inverted = False
+        if tok == "!":
+            if i + 1 >= n or not argv[i + 1].startswith("--"):
+                return None
+            inverted = True
+            i += 1
+            tok = argv[i]
+        elif not tok.startswith("--"):
+            break
+        opt = names.get(tok[2:])
+        if opt is None or opt.optional_arg:
+            return None
+        i += 1
+        if opt.nargs:
+            if i + opt.nargs > n:
+                return None
+            args = tuple(argv[i:i + opt.nargs])
+            if opt.nargs > 1 and any(a[:1] in ("-", "!") for a in args[1:]):
+                return None
+            if cls.intrapositioned and args[0] == "!":
+                return None
+            i += opt.nargs
+        else:
+            args = ()
+        given.append(Given(opt, args, inverted, tok))
+    return given, i
+
+
+def _instance(cls: type[Extension], given: list[Given], table: str, ip: IpMatch) -> Extension:
+    key = (cls, table, ip.proto, ip.inv_proto, tuple((g.opt.name, g.args, g.inverted) for g in given))
+    ext = CACHE.ext.get(key)
+    if ext is None:
+        for g in given:  # the IP options all came first: every option saw the final -p
+            g.proto_then = (ip.proto, ip.inv_proto)
+        ext = cls.parse(collect(cls, given), RuleContext(ip, table, ""))
+        CACHE.ext[key] = ext
+    return ext
+
+
+def fast_rule(argv: list[str], table: str):  # type: ignore[no-untyped-def]
+    """A Command for ``-A CHAIN <plain rule>``, or None to use the full parser."""
+    from pynetfilter.syntax.command import Command
+
+    n = len(argv)
+    i = 0
+    counters = None
+    if n >= 3 and argv[0] == "--set-counters":
+        pk, by = strtoul(argv[1], 10), strtoul(argv[2], 10)
+        if pk is None or by is None or pk[1] or by[1]:
+            return None
+        counters = (pk[0], by[0])
+        i = 3
+    if n < i + 2 or argv[i] != "-A":
+        return None
+    chain = argv[i + 1]
+    if chain[:1] in ("-", "!", ""):
+        return None
+    i += 2
+    ip_tokens: list[str] = []
+    seen: set[str] = set()
+    segs: list[tuple[type[Extension], list[Given]]] = []
+    target_cls: type[Extension] | None = None
+    target_given: list[Given] = []
+    jump: str | None = None
+    goto = False
+    verdict: Verdict | None = None
+    while i < n:
+        tok = argv[i]
+        inverted = False
+        if tok == "!":
+            inverted = True
+            i += 1
+            if i >= n:
+                return None
+            tok = argv[i]
+        if tok in _IP_FLAGS or tok == "-f":
+            if tok in seen or jump or verdict or target_cls:
+                return None
+            seen.add(tok)
+            if tok == "-f":
+                ip_tokens += (tok, "", "!" if inverted else "")
+                i += 1
+                continue
+            if i + 1 >= n:
+                return None
+            value = argv[i + 1]
+            if tok in ("-s", "-d") and "," in value:
+                return None
+            ip_tokens += (tok, value, "!" if inverted else "")
+            i += 2
+            continue
+        if inverted or i + 1 >= n:
+            return None
+        if tok == "-m":
+            if target_cls or jump or verdict:
+                return None
+            mcls = find_match(argv[i + 1])
+            if mcls is None:
+                return None
+            seg = _segment(mcls, argv, i + 2, n)
+            if seg is None:
+                return None
+            segs.append((mcls, seg[0]))
+            i = seg[1]
+        elif tok in ("-j", "-g"):
+            if target_cls or jump or verdict:
+                return None
+            name = argv[i + 1]
+            if name not in _GOOD_NAMES:
+                if not name or len(name) > MAX_NAME or any(c.isspace() for c in name):
+                    return None
+                if len(_GOOD_NAMES) > _CACHE_LIMIT:
+                    _GOOD_NAMES.clear()
+                _GOOD_NAMES.add(name)
+            i += 2
+            if tok == "-g":
+                jump, goto = name, True
+            elif name in _VERDICTS:
+                verdict = _VERDICTS[name]
+            else:
+                tcls = find_target(name)
+                if tcls is None:
+                    jump = name
+                else:
+                    seg = _segment(tcls, argv, i, n)
+                    if seg is None:
+                        return None
+                    target_cls, target_given = tcls, seg[0]
+                    i = seg[1]
+            if i != n:
+                return None
+        else:
+            return None
+    try:
+        ip = _ip(tuple(ip_tokens))
+        if ip is None:
+            return None
+        matches = tuple(_instance(c, g, table, ip) for c, g in segs)
+        target: object = verdict
+        if target_cls is not None:
+            target = _instance(target_cls, target_given, table, ip)
+        elif jump is not None:
+            target = Jump(jump, goto)
+    except PynfError:
+        return None  # let the full parser produce its own error
+    rule = Rule(ip, matches, target)  # type: ignore[arg-type]
+    if counters:
+        rule.packets, rule.bytes = counters
+    cmd = Command(command="A", table=table, chain=chain, rules=[rule], jump=jump, goto=goto,
+                  counters=counters)
+    if len(CACHE.ext) > _CACHE_LIMIT or len(CACHE.ip) > _CACHE_LIMIT:
+        CACHE.trim()
+    return cmd

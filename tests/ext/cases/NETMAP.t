@@ -1,0 +1,27 @@
+# -j NETMAP (1:1 network mapping): nat table, every nat hook
+*nat
+:PREROUTING,OUTPUT,INPUT,POSTROUTING,USER1
+-d 10.233.1.0/24 -j NETMAP --to 10.233.2.0/24
+-j NETMAP --to 10.233.2.0/255.255.255.0
+-j NETMAP --to 10.233.2.7
+-j NETMAP
+*nat
+:PREROUTING,USER1
+-j NETMAP --to 10.233.2.7/24
+-j NETMAP --to 10.233.2.0/32
+-j NETMAP --to 10.233.0.0/16
+-j NETMAP --to 10.233.2.0/0
+-j NETMAP --to 10.233.2.0/255.0.255.0
+-j NETMAP --to 10.233.2.0/33
+-j NETMAP --to 10.233
+-j NETMAP --to 10.233.2.0/0x18
+-j NETMAP --to 0x0a.0351.2.0/4294967040
+-j NETMAP --to 10.233.2.0/255.255.255.256
+-j NETMAP --to 0x
+-j NETMAP --to 10.233.2.300/24
+-j NETMAP --to 10.233.2.0/24 --to 10.233.3.0/24
+-j NETMAP ! --to 10.233.2.0/24
+-p tcp -j NETMAP --to 10.233.2.0/24:80
+*mangle
+:PREROUTING
+-j NETMAP --to 10.233.2.0/24

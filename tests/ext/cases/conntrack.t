@@ -1,0 +1,79 @@
+# -m conntrack (xt_conntrack rev 3): state, status, tuple addresses and ports, expiry, direction
+*filter
+:INPUT,OUTPUT
+-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-m conntrack --ctstate INVALID -j DROP
+-m conntrack ! --ctstate NEW
+-m conntrack --ctstate new,untracked,snat,dnat
+-m conntrack --ctstate ESTABLISHED,RELATED,INVALID,NEW
+-m conntrack --ctstate E,R
+-m conntrack --ctstate BOGUS
+-m conntrack --ctstate NEW,
+-m conntrack --ctstate ""
+-m conntrack --ctstate ! NEW
+-m conntrack --ctproto tcp
+-m conntrack ! --ctproto 17
+-m conntrack --ctproto 0
+-m conntrack ! --ctproto all
+-m conntrack --ctproto bogus
+-m conntrack --ctorigsrc 10.233.1.2
+-m conntrack ! --ctorigdst 10.233.0.0/16
+-m conntrack --ctreplsrc 10.233.1.7/24 --ctrepldst 10.233.0.0/255.255.0.255
+-m conntrack --ctorigsrc 0.0.0.0/0
+-m conntrack --ctorigsrc 10.233.1.2,10.233.1.3
+-m conntrack --ctorigsrc 10.233.1.300
+-m conntrack --ctorigsrc 10.233
+-m conntrack --ctorigsrc 012.0.0.1
+-m conntrack --ctorigsrc 10.233.1.2/33
+-m conntrack --ctorigsrc 10.233.1.2/x
+-m conntrack --ctorigsrc 10.233.1.2/255.0.255.0
+-m conntrack --ctorigsrc 10.233.1.2/8
+-m conntrack --ctorigsrc 10.233.1.2/255
+-m conntrack --ctorigsrc 10.233.1.2/256
+-m conntrack --ctorigsrc 10.233.1.2/0x10
+-m conntrack --ctorigsrc 0.0.0.0/8
+-m conntrack --ctorigsrc 10.233.1.2/255.255
+-m conntrack --ctorigsrcport 4294967296
+-m conntrack --ctorigdst 10.233.1.2/0
+-m conntrack --ctorigsrcport -1
+-m conntrack --ctorigsrcport 99999
+-m conntrack --ctorigsrcport 010
+-m conntrack --ctorigsrcport +80
+-m conntrack --ctorigsrcport :80
+-m conntrack --ctorigsrcport 80:
+-m conntrack --ctorigsrcport 1:2:3
+-m conntrack --ctorigsrcport ""
+-m conntrack --ctorigsrcport 1000:0
+-m conntrack --ctorigsrcp 80 --ctdi REPLY
+-m conntrack --ctstate IN,S
+-m conntrack --ctstate ,NEW
+-m conntrack --ctstatus N,A
+-m conntrack --ctstatus NONE,ASSURED
+-m conntrack --ctexpire 10:
+-m conntrack --ctexpire :10
+-m conntrack --ctexpire 5:5
+-m conntrack --ctproto TCP
+-m conntrack --ctproto 256
+-m conntrack --ctorigsrcport 80 --ctorigdstport 1000:2000
+-m conntrack ! --ctreplsrcport 0x50 ! --ctrepldstport 010
+-m conntrack --ctorigdstport http
+-m conntrack --ctorigdstport 2000:1000
+-m conntrack --ctorigdstport 65536
+-m conntrack --ctstatus ASSURED
+-m conntrack ! --ctstatus EXPECTED,SEEN_REPLY,CONFIRMED
+-m conntrack --ctstatus NONE
+-m conntrack --ctstatus bogus
+-m conntrack --ctexpire 30
+-m conntrack ! --ctexpire 10:0x20
+-m conntrack --ctexpire 20:10
+-m conntrack --ctexpire 4294967296
+-m conntrack --ctdir ORIGINAL
+-m conntrack --ctdir reply
+-m conntrack ! --ctdir REPLY
+-m conntrack --ctdir sideways
+-m conntrack
+-m conntrack --ctstate NEW --ctstate INVALID
+-m conntrack --ctst NEW --ctdir REPLY --ctexp 5 --ctstatus ASSURED --ctproto udp --ctorigsrc 10.233.0.1
+*nat
+:PREROUTING,POSTROUTING
+-m conntrack --ctstate DNAT -j ACCEPT
