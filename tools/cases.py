@@ -79,7 +79,8 @@ def read_rule_cases(path: Path) -> list[RuleCase]:
 
 def read_rule_setup(path: Path) -> list[list[str]]:
     """The ``@ipset ...`` lines of a rule case file, as argv lists (``["ipset", "create", ...]``)."""
-    return [shlex.split(raw.strip()[1:]) for raw in path.read_text().splitlines() if raw.strip().startswith("@")]
+    lines = [raw.strip() for raw in path.read_text().splitlines()]
+    return [shlex.split(line[1:]) for line in lines if line.startswith("@")]
 
 
 def read_command_cases(path: Path) -> list[list[str]]:

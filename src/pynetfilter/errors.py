@@ -9,6 +9,7 @@ from __future__ import annotations
 
 PARAMETER_PROBLEM = 2
 OTHER_PROBLEM = 1
+VERSION_PROBLEM = 3
 
 
 class PynfError(Exception):
@@ -56,3 +57,9 @@ class RestoreError(PynfError):
 def expected(token: str, what: str) -> ParameterProblem:
     """The standard one-line refusal: the token seen and what was expected."""
     return ParameterProblem(f'bad value "{token}": expected {what}')
+
+
+class TableMissing(PynfError):
+    """A table the kernel does not have (iptables exit status 3, VERSION_PROBLEM)."""
+
+    status = VERSION_PROBLEM

@@ -196,7 +196,8 @@ class Hashlimit(Match):
         if not name:
             raise ParameterProblem('bad value "": expected a hash table name of at least 1 character')
         name = name[: NAME_MAX - 1]
-        sizes = {"hashlimit-htable-size": 0, "hashlimit-htable-max": 0, "hashlimit-htable-gcinterval": GCINTERVAL}
+        sizes = {"hashlimit-htable-size": 0, "hashlimit-htable-max": 0,
+                 "hashlimit-htable-gcinterval": GCINTERVAL}
         for g in opts.items:
             n = g.opt.name
             if n in ("hashlimit-upto", "hashlimit-above"):
@@ -209,12 +210,14 @@ class Hashlimit(Match):
                 else:
                     rate = parse_rate(g.value)
                     if rate is None:
-                        raise ParameterProblem(f'bad value "{g.value}" for --{n}: expected N/sec|min|hour|day or N[kb|mb]b/s')
+                        raise ParameterProblem(f'bad value "{g.value}" for --{n}: '
+                                               "expected N/sec|min|hour|day or N[kb|mb]b/s")
                     avg, mult = rate
             elif n == "hashlimit-burst":
                 r = strtoul(g.value)
                 if r is None or r[0] < 1 or r[0] > U64 or (r[1] == "" and r[0] > BURST_MAX):
-                    raise ParameterProblem(f'bad value "{g.value}" for --hashlimit-burst: expected 1-{BURST_MAX}')
+                    raise ParameterProblem(f'bad value "{g.value}" for --hashlimit-burst: '
+                                           f"expected 1-{BURST_MAX}")
                 burst = r[0] * _factor(r[1][:1])
                 if burst > U64:
                     raise ParameterProblem(f'bad value "{g.value}" for --hashlimit-burst: too large')
@@ -237,7 +240,8 @@ class Hashlimit(Match):
             elif n == "hashlimit-rate-interval":
                 interval = atoi(g.value)
                 if interval <= 0:
-                    raise ParameterProblem(f'bad value "{g.value}" for --hashlimit-rate-interval: expected seconds > 0')
+                    raise ParameterProblem(f'bad value "{g.value}" for --hashlimit-rate-interval: '
+                                           "expected seconds > 0")
         if "hashlimit-upto" not in opts and "hashlimit-above" not in opts:
             raise ParameterProblem("You have to specify --hashlimit-upto or --hashlimit-above")
         if expire is None:
@@ -247,7 +251,8 @@ class Hashlimit(Match):
             if "hashlimit-burst" in opts:
                 unit = cost_to_bytes(avg)
                 if burst < unit:
-                    raise ParameterProblem(f'bad value "{opts["hashlimit-burst"].value}": burst cannot be smaller than {unit}b')
+                    given = opts["hashlimit-burst"].value
+                    raise ParameterProblem(f'bad value "{given}": burst cannot be smaller than {unit}b')
                 nburst = (burst // unit + (1 if burst % unit else 0)) & U32
                 if "hashlimit-htable-expire" not in opts:
                     expire = BYTE_EXPIRE_BURST * 1000

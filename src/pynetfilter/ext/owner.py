@@ -90,7 +90,7 @@ class Owner(Match):
             match |= bit
             invert |= bit if g.inverted else 0
         if not match:
-            raise ParameterProblem("owner: At least one of --uid-owner, --gid-owner or --socket-exists is required")
+            raise ParameterProblem("owner: expected one of --uid-owner, --gid-owner or --socket-exists")
         return cls(uid, gid, match, invert)
 
     def check(self, ctx: CheckContext) -> None:
@@ -115,7 +115,8 @@ class Owner(Match):
                 + self._item("--gid-owner", GID, True) + self._item("--suppl-groups", SUPPL_GROUPS, True))
 
     def describe(self, numeric: bool) -> str:
-        return (self._item("owner socket exists", SOCKET, numeric) + self._item("owner UID match", UID, numeric)
+        return (self._item("owner socket exists", SOCKET, numeric)
+                + self._item("owner UID match", UID, numeric)
                 + self._item("owner GID match", GID, numeric)
                 + self._item("incl. suppl. groups", SUPPL_GROUPS, numeric))
 

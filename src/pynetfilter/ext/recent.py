@@ -84,10 +84,11 @@ class Recent(Match):
         return cls(seconds, hits, check_set, invert, name, side, mask)
 
     def check(self, ctx: CheckContext) -> None:
-        if self.check_set & (SET | REMOVE) and (self.seconds or self.hit_count or self.check_set & (TTL | REAP)):
-            raise KernelRefusal("recent: --set/--remove take no --seconds, --hitcount, --rttl or --reap (EINVAL)")
+        modifiers = self.seconds or self.hit_count or self.check_set & (TTL | REAP)
+        if self.check_set & (SET | REMOVE) and modifiers:
+            raise KernelRefusal("recent: --set/--remove take no --seconds/--hitcount/--rttl/--reap (EINVAL)")
         if self.hit_count >= MAX_NSTAMPS:
-            raise KernelRefusal(f"recent: hitcount ({self.hit_count}) is larger than allowed maximum (EINVAL)")
+            raise KernelRefusal(f"recent: hitcount {self.hit_count} above {MAX_NSTAMPS - 1} (EINVAL)")
         n = self.list_name
         if not n or n in (".", "..") or "/" in n:
             raise KernelRefusal(f'recent: invalid list name "{n}" (EINVAL)')

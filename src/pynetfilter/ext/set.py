@@ -77,7 +77,7 @@ class Set(Match):
                 invert = g.inverted
                 name = g.args[0]
                 if len(name) > MAXNAMELEN - 1:
-                    raise ParameterProblem(f'setname "{name}" too long: expected at most {MAXNAMELEN - 1} characters')
+                    raise ParameterProblem(f'setname "{name}" too long: expected {MAXNAMELEN - 1} chars')
                 dim, dirs = parse_dirs(g.args[1])
             elif n == "return-nomatch":
                 if g.inverted:
@@ -107,7 +107,7 @@ class Set(Match):
         if family is None:
             raise KernelRefusal(f"Set {self.set_name} doesn't exist")
         if family == "inet6":
-            raise KernelRefusal(f"The protocol family of set {self.set_name} is IPv6, which is not applicable")
+            raise KernelRefusal(f"The protocol family of set {self.set_name} is IPv6: expected an IPv4 set")
 
     def _text(self, opt: str, sep: str) -> str:
         dirs = ",".join("src" if self.dir_flags & (1 << i) else "dst" for i in range(1, self.dim + 1))

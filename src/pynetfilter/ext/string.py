@@ -140,7 +140,7 @@ class String(Match):
             elif n == "string":
                 pattern = to_bytes(g.value)
                 if len(pattern) > MAX_PATTERN:
-                    raise ParameterProblem(f'STRING too long "{g.value}": expected at most {MAX_PATTERN} bytes')
+                    raise ParameterProblem(f'STRING too long "{g.value}": expected {MAX_PATTERN} bytes')
             elif n == "hex-string":
                 pattern = parse_hex_string(g.value)
             elif n == "icase":

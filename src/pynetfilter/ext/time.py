@@ -183,7 +183,7 @@ class Time(Match):
             elif n == "weekdays":
                 v["weekdays"] = parse_weekdays(g.value) ^ (ALL_WEEKDAYS if g.inverted else 0)
         if "contiguous" in opts and v["daytime_start"] < v["daytime_stop"]:
-            raise ParameterProblem("time: --contiguous only makes sense when stoptime is smaller than starttime")
+            raise ParameterProblem("time: --contiguous only makes sense when stoptime is before starttime")
         return cls(**v)
 
     def check(self, ctx: CheckContext) -> None:
@@ -193,7 +193,8 @@ class Time(Match):
     def save(self) -> str:
         out = ""
         if self.daytime_start != 0 or self.daytime_stop != MAX_DAYTIME:
-            out += f" --timestart {fmt_daytime(self.daytime_start)} --timestop {fmt_daytime(self.daytime_stop)}"
+            out += f" --timestart {fmt_daytime(self.daytime_start)}"
+            out += f" --timestop {fmt_daytime(self.daytime_stop)}"
         if self.monthdays != ALL_MONTHDAYS:
             out += " --monthdays" + fmt_monthdays(self.monthdays, False)
         if self.weekdays != ALL_WEEKDAYS:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from pynetfilter.errors import KernelRefusal, ParameterProblem, PynfError
+from pynetfilter.errors import KernelRefusal, ParameterProblem, PynfError, TableMissing
 from pynetfilter.ext import find_target
 from pynetfilter.model.check import check_table
 from pynetfilter.model.rule import Jump, Rule
@@ -187,14 +187,21 @@ class Ruleset:
     def execute(self, cmd: Command) -> str:
         from pynetfilter.syntax import listing
 
-        if cmd.command in "LS":
+        if not cmd.command:
+            return ""
+        if cmd.command not in ("V", "h") and cmd.table not in self.family.tables:
+            raise TableMissing(f'can\'t initialize iptables table "{cmd.table}": Table does not exist')
+        if cmd.command in ("L", "S"):
             table = self.table(cmd.table)
-            if cmd.chain is not None:
-                table.chain(cmd.chain)
+            if cmd.chain is not None and cmd.chain not in table.chains:
+                raise KernelRefusal(f'No chain/target/match by that name: "{cmd.chain}" in table {table.name}')
             out = listing.list_rules(table, cmd) if cmd.command == "S" else listing.list_table(table, cmd)
             if cmd.zero_too:
                 work = table.copy()
-                _zero(work, cmd.chain, None)
+                for ch in work.chains.values():
+                    if ch.builtin:
+                        ch.packets = ch.bytes = 0
+                out += _zero(work, cmd.chain, cmd.rulenum if cmd.zero_num else None, cmd.verbose > 0)
                 self.tables[table.name] = work
             return out
         if cmd.command == "V":
@@ -274,39 +281,44 @@ class Ruleset:
 
 
 def _resolve_jumps(table: Table, cmd: Command) -> None:
-    """A -j/-g name that is no extension must be an existing chain of the table."""
+    """Resolve -j/-g against the table as do_command4 does.
+
+    A name that is an existing chain is a jump to it (even when an extension has
+    the same name); a name that is neither an extension nor a chain is refused.
+    """
+    name = cmd.jumpto
+    if name and name in table.chains:
+        chain = table.chains[name]
+        if cmd.rules and not isinstance(cmd.rules[0].target, Jump):
+            cmd.rules = [Rule(r.ip, r.matches, Jump(name, cmd.goto), r.packets, r.bytes) for r in cmd.rules]
+        if chain.builtin:
+            raise KernelRefusal(f'Invalid argument: cannot jump to built-in chain "{name}"')
+        return
     if cmd.jump is None:
         return
-    target = table.chains.get(cmd.jump)
-    if target is None:
-        raise ParameterProblem(f'Couldn\'t load target "{cmd.jump}": expected a target extension or a chain')
-    if target.builtin:
-        raise KernelRefusal(f'Invalid argument: cannot jump to built-in chain "{cmd.jump}"')
+    if cmd.goto:
+        raise ParameterProblem(f'goto "{cmd.jump}" is not a chain: expected a user chain of table {table.name}')
+    raise ParameterProblem(f'Couldn\'t load target "{cmd.jump}": expected a target extension or a chain')
 
 
-def _check_iface_direction(cmd: Command) -> None:
-    """iptables refuses -o in PREROUTING/INPUT and -i in POSTROUTING/OUTPUT, by chain name."""
-    for r in cmd.rules:
-        if cmd.chain in ("PREROUTING", "INPUT") and r.ip.outiface:
-            raise ParameterProblem(f"Can't use -o with {cmd.chain}")
-        if cmd.chain in ("POSTROUTING", "OUTPUT") and r.ip.iniface:
-            raise ParameterProblem(f"Can't use -i with {cmd.chain}")
-        break
-
-
-def _zero(table: Table, chain: str | None, rulenum: int | None) -> None:
-    chains = [table.chain(chain)] if chain is not None else list(table.chains.values())
+def _zero(table: Table, chain: str | None, rulenum: int | None, verbose: bool = False) -> str:
+    """-Z [chain [rulenum]]: zero rule counters (and policy counters when not one rule)."""
+    chains = [table.chain(chain)] if chain is not None else table.ordered_chains()
+    out = []
     for c in chains:
         if rulenum is not None:
             if rulenum > len(c.rules):
-                raise KernelRefusal("Index of counter zeroing too big")
+                raise KernelRefusal("Index of counter too big")
             targets = [rulenum - 1]
         else:
+            if verbose:
+                out.append(f"Zeroing chain `{c.name}'\n")
             targets = list(range(len(c.rules)))
             c.packets = c.bytes = 0
         for i in targets:
             old = c.rules[i]
             c.rules[i] = Rule(old.ip, old.matches, old.target)
+    return "".join(out)
 
 
 def _check_new_chain_name(table: Table, name: str) -> None:
@@ -318,39 +330,49 @@ def _check_new_chain_name(table: Table, name: str) -> None:
         raise ParameterProblem(f'chain name "{name}" not allowed to start with "-" or "!"')
 
 
-def apply_command(table: Table, cmd: Command) -> str:
-    """Apply one editing command to *table* (a working copy). Returns output (-C: '')."""
+def _rule_command(table: Table, cmd: Command) -> str:
+    """-A/-I/-R/-D/-C with a rule specification; -v prints each rule first."""
+    from pynetfilter.syntax.listing import format_rule_line
+
     c = cmd.command
-    if c in "ACDIR" and not (c == "D" and cmd.rulenum is not None and not cmd.rules):
-        assert cmd.chain is not None
-        _check_iface_direction(cmd)
-        _resolve_jumps(table, cmd)
-        chain = table.chain(cmd.chain)
-        if c == "A":
-            chain.rules.extend(cmd.rules)
-        elif c == "I":
-            pos = (cmd.rulenum or 1) - 1
-            if pos > len(chain.rules):
-                raise KernelRefusal("Index of insertion too big")
-            chain.rules[pos:pos] = cmd.rules
-        elif c == "R":
-            if len(cmd.rules) != 1:
-                raise ParameterProblem("-R requires a single source and destination address")
-            pos = (cmd.rulenum or 1) - 1
-            if pos >= len(chain.rules):
-                raise KernelRefusal("Index of replacement too big")
-            chain.rules[pos] = cmd.rules[0]
-        elif c in "DC":
-            for r in cmd.rules:
-                try:
-                    idx = chain.rules.index(r)
-                except ValueError:
-                    raise KernelRefusal(
-                        "Bad rule (does a matching rule exist in that chain?)"
-                    ) from None
-                if c == "D":
-                    del chain.rules[idx]
-        return ""
+    assert cmd.chain is not None
+    _resolve_jumps(table, cmd)
+    chain = table.chains.get(cmd.chain)
+    if chain is None:
+        raise KernelRefusal(f'No chain/target/match by that name: "{cmd.chain}" in table {table.name}')
+    out = [format_rule_line(r) for r in cmd.rules] if cmd.verbose else []
+    if c == "A":
+        chain.rules.extend(cmd.rules)
+    elif c == "I":
+        pos = (cmd.rulenum or 1) - 1
+        if pos > len(chain.rules):
+            raise KernelRefusal("Index of insertion too big")
+        for r in cmd.rules:
+            chain.rules.insert(pos, r)
+    elif c == "R":
+        pos = (cmd.rulenum or 1) - 1
+        if pos >= len(chain.rules):
+            raise KernelRefusal("Index of replacement too big")
+        chain.rules[pos] = cmd.rules[0]
+    else:
+        for r in cmd.rules:
+            try:
+                idx = chain.rules.index(r)
+            except ValueError:
+                raise KernelRefusal("Bad rule (does a matching rule exist in that chain?)") from None
+            if c == "D":
+                del chain.rules[idx]
+    return "".join(out)
+
+
+def apply_command(table: Table, cmd: Command) -> str:
+    """Apply one editing command to *table* (a working copy); returns what iptables prints."""
+    c = cmd.command
+    if not c:
+        return ""  # a line iptables-restore ignores (-6)
+    if c in ("A", "C", "I", "R") or (c == "D" and cmd.rules):
+        return _rule_command(table, cmd)
+    out: list[str] = []
     if c == "D":
         chain = table.chain(cmd.chain or "")
         assert cmd.rulenum is not None
@@ -364,6 +386,8 @@ def apply_command(table: Table, cmd: Command) -> str:
     elif c == "X":
         names = [cmd.chain] if cmd.chain else [ch.name for ch in table.user_chains()]
         for name in names:
+            if cmd.verbose:
+                out.append(f"Deleting chain `{name}'\n")
             ch = table.chain(name)
             if ch.builtin:
                 raise KernelRefusal(f"Can't delete built-in chain {name}")
@@ -373,34 +397,40 @@ def apply_command(table: Table, cmd: Command) -> str:
                 raise KernelRefusal(f"Directory not empty: chain {name} has rules")
             del table.chains[name]
     elif c == "F":
-        chains = [table.chain(cmd.chain)] if cmd.chain else list(table.chains.values())
+        chains = [table.chain(cmd.chain)] if cmd.chain else table.ordered_chains()
         for ch in chains:
+            if cmd.verbose:
+                out.append(f"Flushing chain `{ch.name}'\n")
             ch.rules = []
     elif c == "Z":
-        _zero(table, cmd.chain, cmd.rulenum)
+        out.append(_zero(table, cmd.chain, cmd.rulenum, cmd.verbose > 0))
     elif c == "E":
-        old, new = cmd.chain or "", cmd.newname or ""
-        ch = table.chain(old)
-        if ch.builtin:
-            raise KernelRefusal(f"Can't rename built-in chain {old}")
-        _check_new_chain_name(table, new)
-        from pynetfilter.syntax.command import _check_name
-
-        _check_name(new, "chain")
-        table.chains = {(new if n == old else n): v for n, v in table.chains.items()}
-        ch.name = new
-        for chn in table.chains.values():
-            for i, r in enumerate(chn.rules):
-                if type(r.target) is Jump and r.target.chain == old:
-                    chn.rules[i] = Rule(r.ip, r.matches, Jump(new, r.target.goto), r.packets, r.bytes)
+        _rename_chain(table, cmd.chain or "", cmd.newname or "")
     elif c == "P":
         ch = table.chain(cmd.chain or "")
         policy = cmd.newname or ""
-        if policy not in ("ACCEPT", "DROP"):
-            raise KernelRefusal(f'Bad policy name "{policy}": expected ACCEPT or DROP')
         if not ch.builtin:
             raise KernelRefusal(f"Bad built-in chain name {ch.name}: policies are for built-in chains")
+        if policy not in ("ACCEPT", "DROP"):
+            raise KernelRefusal(f'Bad policy name "{policy}": expected ACCEPT or DROP')
         ch.policy = policy
         if cmd.counters is not None:
             ch.packets, ch.bytes = cmd.counters
-    return ""
+    return "".join(out)
+
+
+def _rename_chain(table: Table, old: str, new: str) -> None:
+    """libiptc's rename: the new name must be free, the old one a user chain; jumps follow."""
+    if new in table.chains or new in STANDARD_VERDICTS:
+        raise KernelRefusal(f'File exists: chain "{new}" already exists')
+    ch = table.chains.get(old)
+    if ch is None or ch.builtin:
+        raise KernelRefusal(f'No chain/target/match by that name: "{old}" is no user chain')
+    if len(new.encode()) > 28:
+        raise KernelRefusal(f'Invalid argument: chain name "{new}" longer than 28 characters')
+    table.chains = {(new if n == old else n): v for n, v in table.chains.items()}
+    ch.name = new
+    for chn in table.chains.values():
+        for i, r in enumerate(chn.rules):
+            if type(r.target) is Jump and r.target.chain == old:
+                chn.rules[i] = Rule(r.ip, r.matches, Jump(new, r.target.goto), r.packets, r.bytes)

@@ -29,3 +29,10 @@
 -m policy --dir in --pol ipsec --strict --reqid 1 --next --reqid 2 --next --reqid 3 --next --reqid 4 --next --reqid 5
 -m policy --dir in --pol ipsec --strict --reqid 1 --next --reqid 2 --next --reqid 3 --next --reqid 4
 -m policy --dir in --pol ipsec --tunnel-src 10.233.0.0/255.255.0.255 --mode tunnel
+-m policy --dir in --pol ipsec --mode tunnel --tunnel-src 10.233.1.5/24 ! --tunnel-dst 10.233.2.0/255.255.255.0
+-m policy --dir in --pol ipsec --strict --reqid 1 --reqid 2
+-m policy --dir in --pol ipsec ! --mode transport --tunnel-dst 10.233.0.9
+-m policy --dir in --dir out --pol ipsec
+*mangle
+:PREROUTING,POSTROUTING
+-m policy --dir out --pol none
