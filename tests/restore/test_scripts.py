@@ -46,10 +46,13 @@ def kernel_line(stderr: str) -> int | None:
 def _ruleset_for(stem: str) -> Ruleset:
     rs = Ruleset()
     ipset = C.SCRIPT_CASES / f"{stem}.ipset"
-    if ipset.exists():
-        loader = getattr(rs, "load_ipsets", None)
-        if loader is not None:
-            loader(ipset.read_text())
+    if ipset.exists():  # the sets the kernel had (`ipset restore` input): their names and families
+        from pynetfilter.ext.set import ipset_family
+
+        for line in ipset.read_text().splitlines():
+            words = line.split()
+            if len(words) > 2 and words[0] == "create":
+                rs.ipsets[words[1]] = ipset_family(words[2:])
     return rs
 
 

@@ -120,7 +120,8 @@ class Table:
 class Ruleset:
     """An IPv4 ruleset: the tables the kernel has loaded, as iptables-save sees them.
 
-    >>> rs = Ruleset.from_save("*filter\\n:INPUT DROP [0:0]\\n-A INPUT -p tcp --dport 22 -j ACCEPT\\nCOMMIT\\n")
+    >>> text = "*filter\\n:INPUT DROP [0:0]\\n-A INPUT -p tcp --dport 22 -j ACCEPT\\nCOMMIT\\n"
+    >>> rs = Ruleset.from_save(text)
     >>> rs.apply("-A INPUT -i lo -j ACCEPT")
     ''
     >>> print(rs.save(header=False), end="")
@@ -160,9 +161,8 @@ class Ruleset:
         if t is None:
             spec = self.family.tables.get(name)
             if spec is None:
-                raise ParameterProblem(
-                    f'can\'t initialize iptables table "{name}": expected one of {", ".join(self.family.tables)}'
-                )
+                known = ", ".join(self.family.tables)
+                raise ParameterProblem(f'can\'t initialize iptables table "{name}": expected one of {known}')
             t = Table(spec)
             self.tables[name] = t
         return t
@@ -194,7 +194,7 @@ class Ruleset:
         if cmd.command in ("L", "S"):
             table = self.table(cmd.table)
             if cmd.chain is not None and cmd.chain not in table.chains:
-                raise KernelRefusal(f'No chain/target/match by that name: "{cmd.chain}" in table {table.name}')
+                raise KernelRefusal(f'No chain/target/match by that name: "{cmd.chain}" in {table.name}')
             out = listing.list_rules(table, cmd) if cmd.command == "S" else listing.list_table(table, cmd)
             if cmd.zero_too:
                 work = table.copy()
@@ -286,7 +286,7 @@ def _resolve_jumps(table: Table, cmd: Command) -> None:
     A name that is an existing chain is a jump to it (even when an extension has
     the same name); a name that is neither an extension nor a chain is refused.
     """
-    name = cmd.jumpto
+    name = cmd.jumpto or cmd.jump or ""
     if name and name in table.chains:
         chain = table.chains[name]
         if cmd.rules and not isinstance(cmd.rules[0].target, Jump):
@@ -297,8 +297,18 @@ def _resolve_jumps(table: Table, cmd: Command) -> None:
     if cmd.jump is None:
         return
     if cmd.goto:
-        raise ParameterProblem(f'goto "{cmd.jump}" is not a chain: expected a user chain of table {table.name}')
+        raise ParameterProblem(f'goto "{cmd.jump}" is not a chain: expected a user chain of {table.name}')
     raise ParameterProblem(f'Couldn\'t load target "{cmd.jump}": expected a target extension or a chain')
+
+
+def _check_iface_direction(cmd: Command) -> None:
+    """-o in PREROUTING/INPUT and -i in POSTROUTING/OUTPUT, by chain name (the parser checks
+    this too; kept for commands built without it)."""
+    for r in cmd.rules[:1]:
+        if cmd.chain in ("PREROUTING", "INPUT") and r.ip.outiface:
+            raise ParameterProblem(f"Can't use -o with {cmd.chain}")
+        if cmd.chain in ("POSTROUTING", "OUTPUT") and r.ip.iniface:
+            raise ParameterProblem(f"Can't use -i with {cmd.chain}")
 
 
 def _zero(table: Table, chain: str | None, rulenum: int | None, verbose: bool = False) -> str:
@@ -336,6 +346,7 @@ def _rule_command(table: Table, cmd: Command) -> str:
 
     c = cmd.command
     assert cmd.chain is not None
+    _check_iface_direction(cmd)
     _resolve_jumps(table, cmd)
     chain = table.chains.get(cmd.chain)
     if chain is None:

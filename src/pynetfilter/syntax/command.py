@@ -102,6 +102,7 @@ class Command:
     rules: list[Rule] = field(default_factory=list)
     jump: str | None = None  # -j/-g name not resolved to an extension (a chain, checked later)
     goto: bool = False
+    jumpto: str = ""  # the -j/-g name as given (a chain of that name wins over an extension)
 
 
 def _rulenum(tok: str) -> int:
@@ -128,7 +129,7 @@ def assert_valid_chain_name(name: str) -> None:
         raise ParameterProblem(f'chain name "{name}" too long: expected at most {MAX_NAME} characters')
     if name[:1] in ("-", "!"):
         raise ParameterProblem(f'chain name "{name}" not allowed to start with "{name[0]}"')
-    if name in STANDARD_VERDICTS or name == "standard" or find_target(name) is not None:
+    if name in STANDARD_VERDICTS or name in ("", "standard") or find_target(name) is not None:
         raise ParameterProblem(f'chain name "{name}" may not clash with target name')
     if any(c in " \t\n\v\f\r" for c in name):
         raise ParameterProblem(f'Invalid chain name "{name}": expected no white space')
@@ -365,7 +366,7 @@ class CommandParser:
         elif attached is not None:
             raise ParameterProblem(f'option "{tok}" doesn\'t allow an argument')
         # iptables parses each option as it meets it: record the -p seen so far (DNAT's ports need it).
-        proto_then = (int(self.ip.get("proto", 0)), bool(self.ip.get("inv_proto", False)))  # type: ignore[call-overload]
+        proto_then = (int(self.ip.get("proto", 0)), "p" in self.invflags)  # type: ignore[call-overload]
         use.given.append(Given(opt, tuple(args), self.invert, "--" + name, proto_then))
         self.invert = False
         return False
@@ -491,8 +492,7 @@ class CommandParser:
             self.dhost = whole
         elif letter in "io":
             if arg == "":
-                raise ParameterProblem(f'empty interface name for -{letter}: expected a name (Empty interface is '
-                                       'likely to be undesired)')
+                raise ParameterProblem(f"empty interface name for -{letter}: expected a name")
             self._set_option(letter, inverted)
             name = str(whole)
             if len(name.encode()) >= 16:
@@ -622,13 +622,14 @@ class CommandParser:
             raise ParameterProblem("Replacement rule does not specify a unique address")
         self._generic_opt_check()
         if cmd.chain is not None and len(cmd.chain.encode()) > MAX_NAME:
-            raise ParameterProblem(f'chain name "{cmd.chain}" too long: expected at most {MAX_NAME} characters')
+            raise ParameterProblem(f'chain name "{cmd.chain}" too long: expected at most {MAX_NAME} chars')
         if self.cmds & {"A", "D", "DN", "C", "I", "R"}:
             if cmd.chain in ("PREROUTING", "INPUT") and "o" in self.options:
                 raise ParameterProblem(f"Can't use -o with {cmd.chain}")
             if cmd.chain in ("POSTROUTING", "OUTPUT") and "i" in self.options:
                 raise ParameterProblem(f"Can't use -i with {cmd.chain}")
         self._set_command()
+        cmd.jumpto = self.jumpto
         if rule_cmd:
             for s, sm in srcs:
                 for d, dm in dsts:

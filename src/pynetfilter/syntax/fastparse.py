@@ -184,7 +184,7 @@ def fast_rule(argv: list[str], table: str):  # type: ignore[no-untyped-def]
             if i + 1 >= n:
                 return None
             value = argv[i + 1]
-            if tok in ("-s", "-d") and "," in value:
+            if tok in ("-s", "-d") and "," in value or not value:
                 return None
             ip_tokens += (tok, value, "!" if inverted else "")
             i += 2
@@ -231,6 +231,9 @@ def fast_rule(argv: list[str], table: str):  # type: ignore[no-untyped-def]
                 return None
         else:
             return None
+    if ("-o" in seen and chain in ("PREROUTING", "INPUT")) or \
+            ("-i" in seen and chain in ("POSTROUTING", "OUTPUT")):
+        return None  # do_parse refuses the interface by chain name: the full parser says so
     try:
         ip = _ip(tuple(ip_tokens))
         if ip is None:

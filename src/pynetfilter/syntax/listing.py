@@ -27,7 +27,7 @@ def print_num(n: int, exact: bool) -> str:
     if n <= 99999:
         return f"{n:5d} "
     for unit in "KMGT":
-        n = (n + 500) // 1000
+        n = ((n + 500) % 2**64) // 1000  # uint64 arithmetic, as in C
         if n <= 9999 or unit == "T":
             return f"{n:4d}{unit} "
     raise AssertionError
@@ -37,7 +37,7 @@ def _num_notable(n: int, exact: bool) -> str:
     if exact or n <= 99999:
         return f"{n} "
     for unit in "KMGT":
-        n = (n + 500) // 1000
+        n = ((n + 500) % 2**64) // 1000
         if n <= 9999 or unit == "T":
             return f"{n}{unit} "
     raise AssertionError

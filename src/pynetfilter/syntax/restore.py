@@ -13,6 +13,7 @@ are ordinary characters.  Errors carry the line iptables-restore blames.
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -43,9 +44,10 @@ class ChainLine:
 
 @dataclass(slots=True)
 class RuleLine:
+    """A command line, split into words only when applied (so a huge input is never held as words)."""
+
     line: int
-    argv: list[str]
-    counters: tuple[str, str] | None
+    text: str
 
 
 @dataclass(slots=True)
@@ -147,45 +149,32 @@ def _counter_prefix(text: str) -> tuple[tuple[str, str], str]:
     return (pk, by), text[end + 1:rest_end]
 
 
-def _rule_line(lineno: int, raw: str) -> RuleLine | BadLine:
+def rule_words(raw: str) -> tuple[tuple[str, str] | None, list[str]]:
+    """A command line's ``[p:b]`` prefix (if any) and its words, with add_argv()'s limits."""
     counters = None
     body = raw
-    try:
-        if raw[:1] == "[":
-            counters, body = _counter_prefix(raw)
-        argv = split_params(body)
-        if len(argv) + (6 if counters is not None else 3) >= MAX_ARGC:
-            raise ParameterProblem(f"Parser cannot handle more arguments: expected at most {MAX_ARGC - 1}")
-        if argv and max(map(len, argv)) > MAX_PARAM // 4:
-            for w in argv:
-                if len(w.encode("utf-8", "surrogateescape")) > MAX_PARAM:
-                    raise ParameterProblem(f"Parameter too long!: expected at most {MAX_PARAM} bytes")
-    except PynfError as e:
-        return BadLine(lineno, e.at_line(lineno))
-    return RuleLine(lineno, argv, counters)
+    if raw[:1] == "[":
+        counters, body = _counter_prefix(raw)
+    argv = split_params(body)
+    if len(argv) + (6 if counters is not None else 3) >= MAX_ARGC:
+        raise ParameterProblem(f"Parser cannot handle more arguments: expected at most {MAX_ARGC - 1}")
+    if len(body) > MAX_PARAM // 4 and max(map(len, argv)) > MAX_PARAM // 4:
+        for w in argv:
+            if len(w.encode("utf-8", "surrogateescape")) > MAX_PARAM:
+                raise ParameterProblem(f"Parameter too long!: expected at most {MAX_PARAM} bytes")
+    return counters, argv
+
+
+_TOKEN = re.compile(r"[^ \t\n]+")  # strtok(" \t\n") tokens
 
 
 def _chain_line(lineno: int, raw: str) -> ChainLine | BadLine:
-    name, pos = _strtok(raw, 1, _DELIMS)
-    if name is None:
+    words = _TOKEN.findall(raw, 1)
+    if not words:
         return BadLine(lineno, ParameterProblem(f"line {lineno} chain name invalid: expected :CHAIN POLICY",
                                                 line=lineno))
-    policy, pos = _strtok(raw, pos, _DELIMS)
-    ctrs, _ = _strtok(raw, pos, _DELIMS)
-    return ChainLine(lineno, name, policy or "", ctrs)
-
-
-def _lines(text: str) -> Iterator[str]:
-    """The lines as fgets() returns them, each with its newline (the last may lack one)."""
-    start = 0
-    n = len(text)
-    while start < n:
-        end = text.find("\n", start)
-        if end < 0:
-            yield text[start:]
-            return
-        yield text[start:end + 1]
-        start = end + 1
+    words += ["", None]
+    return ChainLine(lineno, words[0], words[1] or "", words[2])
 
 
 def restore_blocks(text: str) -> Iterator[Block]:
@@ -198,9 +187,17 @@ def restore_blocks(text: str) -> Iterator[Block]:
     cur: Block | None = None
     lineno = 0
     announced: set[str] = set()
-    for lineno, raw in enumerate(_lines(text), start=1):
+    lines = text.split("\n")
+    last = len(lines)  # lines[-1] is what follows the last newline ("" when the text ends with one)
+    if lines[-1] == "":
+        lines.pop()
+    for lineno, line in enumerate(lines, start=1):
+        if not line:
+            continue
+        # fgets() keeps the newline; it matters to "COMMIT\n" and to an unterminated quote.
+        raw = line + "\n" if lineno < last and ('"' in line or line == "COMMIT") else line
         c = raw[0]
-        if c == "\n" or c == "#":
+        if c == "#":
             continue
         if cur is not None:
             if raw == "COMMIT\n":
@@ -210,7 +207,7 @@ def restore_blocks(text: str) -> Iterator[Block]:
             elif c == ":":
                 cur.items.append(_chain_line(lineno, raw))
             else:
-                cur.items.append(_rule_line(lineno, raw))
+                cur.items.append(RuleLine(lineno, raw))
         elif c == "*":
             name, _ = _strtok(raw, 1, _DELIMS)
             if name is None:
@@ -343,10 +340,20 @@ def apply_block(table: Table, block: Block, *, noflush: bool, counters: bool,
     *announced* collects, across the blocks of one input, the chains declared
     with a ``:CHAIN`` line that are named like a target extension.
     """
-    from pynetfilter.model.ruleset import apply_command
-
     if announced is None:
         announced = block.announced
+    enabled = gc.isenabled()
+    gc.disable()  # a block adds many objects and frees none: collecting meanwhile is wasted time
+    try:
+        _apply(table, block, noflush, counters, announced)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _apply(table: Table, block: Block, noflush: bool, counters: bool, announced: set[str]) -> None:
+    from pynetfilter.model.ruleset import apply_command
+
     if not noflush:
         table.flush()
     if not noflush or not _unchanged(table, block):
@@ -360,9 +367,9 @@ def apply_block(table: Table, block: Block, *, noflush: bool, counters: bool,
     for item in block.items:
         try:
             if type(item) is RuleLine:
-                argv = item.argv
-                if counters and item.counters is not None:
-                    argv = ["--set-counters", item.counters[0], item.counters[1], *argv]
+                ctrs, argv = rule_words(item.text)
+                if counters and ctrs is not None:
+                    argv = ["--set-counters", ctrs[0], ctrs[1], *argv]
                 if announced and not announced.isdisjoint(argv):
                     cmd = _RestoreParser(argv, default_table=name, chains=announced).parse()
                 else:
