@@ -675,6 +675,13 @@ class CommandParser:
 
 
 def parse_command(argv: list[str], *, in_restore: bool = False, default_table: str = "filter") -> Command:
+    if in_restore:
+        # Saved rules take the fast path (same answers, see syntax/fastparse.py).
+        from pynetfilter.syntax.fastparse import fast_rule
+
+        fast = fast_rule(argv, default_table)
+        if fast is not None:
+            return fast
     return CommandParser(argv, in_restore=in_restore, default_table=default_table).parse()
 
 

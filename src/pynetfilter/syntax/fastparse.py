@@ -21,7 +21,7 @@ from __future__ import annotations
 from pynetfilter.errors import PynfError
 from pynetfilter.ext import find_match, find_target
 from pynetfilter.ext.base import Extension, Given, RuleContext, collect
-from pynetfilter.ext.types import parse_iface, parse_ipv4_net, strtoul
+from pynetfilter.ext.types import parse_iface, parse_ipv4_net
 from pynetfilter.model.rule import IpMatch, Jump, Rule, Verdict
 from pynetfilter.model.tables import STANDARD_VERDICTS
 
@@ -145,10 +145,9 @@ def fast_rule(argv: list[str], table: str):  # type: ignore[no-untyped-def]
     i = 0
     counters = None
     if n >= 3 and argv[0] == "--set-counters":
-        pk, by = strtoul(argv[1], 10), strtoul(argv[2], 10)
-        if pk is None or by is None or pk[1] or by[1]:
-            return None
-        counters = (pk[0], by[0])
+        if not (argv[1].isdigit() and argv[2].isdigit() and len(argv[1]) < 19 and len(argv[2]) < 19):
+            return None  # odd counters (C's wrapping and saturation): full parser
+        counters = (int(argv[1]), int(argv[2]))
         i = 3
     if n < i + 2 or argv[i] != "-A":
         return None
@@ -164,6 +163,7 @@ def fast_rule(argv: list[str], table: str):  # type: ignore[no-untyped-def]
     jump: str | None = None
     goto = False
     verdict: Verdict | None = None
+    jump_name = ""
     while i < n:
         tok = argv[i]
         inverted = False
@@ -174,7 +174,9 @@ def fast_rule(argv: list[str], table: str):  # type: ignore[no-untyped-def]
                 return None
             tok = argv[i]
         if tok in _IP_FLAGS or tok == "-f":
-            if tok in seen or jump or verdict or target_cls:
+            # After a -m segment, -p would change what later options mean (iptables
+            # reads each option with the protocol known so far): full parser.
+            if tok in seen or segs or jump or verdict or target_cls:
                 return None
             seen.add(tok)
             if tok == "-f":
@@ -205,9 +207,9 @@ def fast_rule(argv: list[str], table: str):  # type: ignore[no-untyped-def]
         elif tok in ("-j", "-g"):
             if target_cls or jump or verdict:
                 return None
-            name = argv[i + 1]
+            name = jump_name = argv[i + 1]
             if name not in _GOOD_NAMES:
-                if not name or len(name) > MAX_NAME or any(c.isspace() for c in name):
+                if not name or len(name.encode()) > MAX_NAME or any(c.isspace() for c in name):
                     return None
                 if len(_GOOD_NAMES) > _CACHE_LIMIT:
                     _GOOD_NAMES.clear()
@@ -250,7 +252,7 @@ def fast_rule(argv: list[str], table: str):  # type: ignore[no-untyped-def]
     if counters:
         rule.packets, rule.bytes = counters
     cmd = Command(command="A", table=table, chain=chain, rules=[rule], jump=jump, goto=goto,
-                  counters=counters)
+                  counters=counters, jumpto=jump_name)
     if len(CACHE.ext) > _CACHE_LIMIT or len(CACHE.ip) > _CACHE_LIMIT:
         CACHE.trim()
     return cmd
