@@ -71,8 +71,9 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="pynf-bench-"))
     rules_file = work / "kube.rules"
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, str(ROOT / "tools" / "gen_kube_proxy.py"), "--services", str(args.services),
-                    "--endpoints", str(args.endpoints), "--nodeports", "-o", str(rules_file)], check=True)
+    gen = [sys.executable, str(ROOT / "tools" / "gen_kube_proxy.py"), "--services", str(args.services),
+           "--endpoints", str(args.endpoints), "--nodeports", "0.2", "-o", str(rules_file)]
+    subprocess.run(gen, check=True)
     gen_s = time.perf_counter() - t0
     lines = sum(1 for line in rules_file.open() if line.startswith("-A"))
     print(f"input: {args.services} services x {args.endpoints} endpoints: {lines:,} rules, "

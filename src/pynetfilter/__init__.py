@@ -2,7 +2,7 @@
 
     >>> from pynetfilter import Ruleset
     >>> rs = Ruleset.from_save(open("examples/kube-node.rules").read())   # doctest: +SKIP
-    >>> rs.apply("-t nat -A PREROUTING -p tcp --dport 80 -j DNAT --to-destination 10.233.0.10")  # doctest: +SKIP
+    >>> rs.apply("-t nat -A PREROUTING -p tcp --dport 80 -j DNAT --to 10.233.0.10")  # doctest: +SKIP
     >>> print(rs.save())  # doctest: +SKIP
 """
 

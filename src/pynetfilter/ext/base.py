@@ -164,6 +164,13 @@ class Extension:
         """The text ``iptables -L`` prints for this extension (after the addresses)."""
         return ""
 
+    # True for extensions that look up kernel objects while iptables parses the rule.
+    resolves: ClassVar[bool] = False
+
+    def resolve(self, ipsets: Mapping[str, str]) -> None:
+        """iptables' own lookups of kernel objects at parse time (an ipset by name):
+        raise ParameterProblem when the object does not exist."""
+
     def check(self, ctx: CheckContext) -> None:
         """The kernel's checkentry: raise KernelRefusal for a rule it refuses."""
 

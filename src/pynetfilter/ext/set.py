@@ -5,6 +5,7 @@ iptables looks the set up by name in the kernel; here the Ruleset's ``ipsets``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -101,6 +102,14 @@ class Set(Match):
         if not dim:
             raise ParameterProblem("You must specify --match-set with proper arguments")
         return cls(name, dim, dirs, invert, flags, counters["packets"], counters["bytes"])
+
+    resolves: ClassVar[bool] = True
+
+    def resolve(self, ipsets: Mapping[str, str]) -> None:
+        # libxt_set asks the kernel for the set by name while parsing (exit status 2).
+        if self.set_name not in ipsets:
+            raise ParameterProblem(
+                f'Set {self.set_name} doesn\'t exist: expected the name of an existing ipset')
 
     def check(self, ctx: CheckContext) -> None:
         family = ctx.ipsets.get(self.set_name)

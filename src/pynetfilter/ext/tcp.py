@@ -32,10 +32,8 @@ def parse_flags(text: str) -> int:
 def fmt_flags(flags: int) -> str:
     names = []
     while flags:
-        for name, bit in FLAG_NAMES:
-            if flags & bit:
-                break
-        names.append(name)
+        fname, bit = next((n, b) for n, b in FLAG_NAMES if flags & b)
+        names.append(fname)
         flags &= ~bit
     return ",".join(names) if names else "NONE"
 

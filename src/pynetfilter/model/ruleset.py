@@ -11,7 +11,8 @@ from __future__ import annotations
 import gc
 import shlex
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from pynetfilter.errors import KernelRefusal, ParameterProblem, PynfError, TableMissing
@@ -60,9 +61,13 @@ class Table:
         self.name = spec.name
         self.chains: dict[str, Chain] = {h.name: Chain(h.name, "ACCEPT") for h in spec.hooks}
 
+    # The ipsets of the ruleset this table belongs to (set while a change is applied).
+    ipsets: Mapping[str, str] = MappingProxyType({})
+
     def copy(self) -> Table:
         t = Table.__new__(Table)
         t.spec, t.name = self.spec, self.name
+        t.ipsets = self.ipsets
         t.chains = {n: c.copy() for n, c in self.chains.items()}
         return t
 
@@ -198,6 +203,7 @@ class Ruleset:
             out = listing.list_rules(table, cmd) if cmd.command == "S" else listing.list_table(table, cmd)
             if cmd.zero_too:
                 work = table.copy()
+                work.ipsets = self.ipsets
                 for ch in work.chains.values():
                     if ch.builtin:
                         ch.packets = ch.bytes = 0
@@ -209,6 +215,7 @@ class Ruleset:
         if cmd.command == "h":
             return "usage: iptables -[ACD] chain rule-specification [options]\n"
         work = self.table(cmd.table).copy()
+        work.ipsets = self.ipsets
         if cmd.command != "C":
             # libiptc reads policy counters as "zeroed": replacing the table resets them.
             for ch in work.chains.values():
@@ -252,6 +259,7 @@ class Ruleset:
         except PynfError as e:
             raise e.at_line(block.line) from None
         work = base.copy()
+        work.ipsets = self.ipsets
         apply_block(work, block, noflush=noflush, counters=counters)
         try:
             check_table(work, self.ipsets)
@@ -348,6 +356,10 @@ def _rule_command(table: Table, cmd: Command) -> str:
     assert cmd.chain is not None
     _check_iface_direction(cmd)
     _resolve_jumps(table, cmd)
+    for r in cmd.rules:
+        for m in r.matches:
+            if m.resolves:
+                m.resolve(table.ipsets)
     chain = table.chains.get(cmd.chain)
     if chain is None:
         raise KernelRefusal(f'No chain/target/match by that name: "{cmd.chain}" in table {table.name}')
