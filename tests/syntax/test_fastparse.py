@@ -21,6 +21,19 @@ def _corpus_rules() -> list[tuple[str, list[str]]]:
             if case.get("ok"):
                 for saved in case["save"]:
                     out.append((case["table"], ["-A", case["chain"], *shlex.split(saved)]))
+    # Rule lines of the restore cases (kube-proxy, Docker, ufw, firewalld, Calico ...).
+    from pynetfilter.syntax.restore import split_params
+
+    for path in sorted(C.SCRIPT_CASES.glob("*.rules")):
+        table = "filter"
+        for line in path.read_text(errors="replace").splitlines():
+            if line.startswith("*"):
+                table = line[1:].strip()
+            elif line.startswith("-A "):
+                try:
+                    out.append((table, split_params(line)))
+                except PynfError:
+                    continue
     return out
 
 

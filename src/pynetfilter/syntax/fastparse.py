@@ -18,6 +18,8 @@ memory.  IP parts are interned the same way.
 
 from __future__ import annotations
 
+import re
+
 from pynetfilter.errors import PynfError
 from pynetfilter.ext import find_match, find_target
 from pynetfilter.ext.base import Extension, Given, RuleContext, collect
@@ -29,6 +31,7 @@ _IP_FLAGS = {"-s": "inv_src", "-d": "inv_dst", "-i": "inv_in", "-o": "inv_out", 
 _VERDICTS = {v: Verdict(v) for v in STANDARD_VERDICTS}
 MAX_NAME = 28
 _CACHE_LIMIT = 1 << 18
+_SPACE = re.compile(r"\s")
 _GOOD_NAMES: set[str] = set()  # -j/-g names already checked for length and white space
 
 
@@ -39,7 +42,7 @@ class _Cache:
         self.ext: dict[tuple[object, ...], Extension] = {}
         self.ip: dict[tuple[str, ...], IpMatch] = {}
         self.net: dict[str, tuple[int, int]] = {}
-        self.proto: dict[str, int] = {}
+        self.proto: dict[str, int] = {}  # -p value -> number
 
     def trim(self) -> None:
         for d in (self.ext, self.ip, self.net):
@@ -92,54 +95,30 @@ def _ip(tokens: tuple[str, ...]) -> IpMatch | None:
     return ip
 
 
-def _segment(cls: type[Extension], argv: list[str], i: int, n: int) -> tuple[list[Given], int] | None:
-    """Options of one ``-m``/``-j`` segment from argv[i]; None when not in the plain shape."""
-    names = cls.option_names()
-    given: list[Given] = []
-    while i < n:
-        tok = argv[i]
-        inverted = False
-        if tok == "!":
-            if i + 1 >= n or not argv[i + 1].startswith("--"):
-                return None
-            inverted = True
-            i += 1
-            tok = argv[i]
-        elif not tok.startswith("--"):
-            break
-        opt = names.get(tok[2:])
-        if opt is None or opt.optional_arg:
-            return None
-        i += 1
-        if opt.nargs:
-            if i + opt.nargs > n:
-                return None
-            args = tuple(argv[i:i + opt.nargs])
-            if opt.nargs > 1 and any(a[:1] in ("-", "!") for a in args[1:]):
-                return None
-            if cls.intrapositioned and args[0] == "!":
-                return None
-            i += opt.nargs
-        else:
-            args = ()
-        given.append(Given(opt, args, inverted, tok))
-    return given, i
-
-
 def _instance(cls: type[Extension], given: list[Given], table: str, ip: IpMatch) -> Extension:
-    key = (cls, table, ip.proto, ip.inv_proto, tuple((g.opt.name, g.args, g.inverted) for g in given))
+    key = (cls, table, ip.proto, ip.inv_proto,
+           tuple((g.opt.name, g.args, g.inverted, g.proto_then) for g in given))
     ext = CACHE.ext.get(key)
     if ext is None:
-        for g in given:  # the IP options all came first: every option saw the final -p
-            g.proto_then = (ip.proto, ip.inv_proto)
         ext = cls.parse(collect(cls, given), RuleContext(ip, table, ""))
         CACHE.ext[key] = ext
     return ext
 
 
+def _proto(value: str, inverted: bool) -> tuple[int, bool]:
+    key = value
+    num = CACHE.proto.get(key)
+    if num is None:
+        from pynetfilter.syntax.command import parse_protocol
+
+        num = parse_protocol(value)
+        CACHE.proto[key] = num
+    return num, inverted
+
+
 def fast_rule(argv: list[str], table: str):  # type: ignore[no-untyped-def]
     """A Command for ``-A CHAIN <plain rule>``, or None to use the full parser."""
-    from pynetfilter.syntax.command import Command
+    from pynetfilter.syntax.command import _LONG, Command
 
     n = len(argv)
     i = 0
@@ -158,85 +137,101 @@ def fast_rule(argv: list[str], table: str):  # type: ignore[no-untyped-def]
     ip_tokens: list[str] = []
     seen: set[str] = set()
     segs: list[tuple[type[Extension], list[Given]]] = []
+    # The newest loaded extension: getopt gives an option name it has (exactly) to it.
+    cur_cls: type[Extension] | None = None
+    cur_given: list[Given] = []
     target_cls: type[Extension] | None = None
     target_given: list[Given] = []
     jump: str | None = None
     goto = False
     verdict: Verdict | None = None
     jump_name = ""
-    while i < n:
-        tok = argv[i]
-        inverted = False
-        if tok == "!":
-            inverted = True
-            i += 1
-            if i >= n:
-                return None
-            tok = argv[i]
-        if tok in _IP_FLAGS or tok == "-f":
-            # After a -m segment, -p would change what later options mean (iptables
-            # reads each option with the protocol known so far): full parser.
-            if tok in seen or segs or jump or verdict or target_cls:
-                return None
-            seen.add(tok)
-            if tok == "-f":
-                ip_tokens += (tok, "", "!" if inverted else "")
-                i += 1
-                continue
-            if i + 1 >= n:
-                return None
-            value = argv[i + 1]
-            if tok in ("-s", "-d") and "," in value or not value:
-                return None
-            ip_tokens += (tok, value, "!" if inverted else "")
-            i += 2
-            continue
-        if inverted or i + 1 >= n:
-            return None
-        if tok == "-m":
-            if target_cls or jump or verdict:
-                return None
-            mcls = find_match(argv[i + 1])
-            if mcls is None:
-                return None
-            seg = _segment(mcls, argv, i + 2, n)
-            if seg is None:
-                return None
-            segs.append((mcls, seg[0]))
-            i = seg[1]
-        elif tok in ("-j", "-g"):
-            if target_cls or jump or verdict:
-                return None
-            name = jump_name = argv[i + 1]
-            if name not in _GOOD_NAMES:
-                if not name or len(name.encode()) > MAX_NAME or any(c.isspace() for c in name):
-                    return None
-                if len(_GOOD_NAMES) > _CACHE_LIMIT:
-                    _GOOD_NAMES.clear()
-                _GOOD_NAMES.add(name)
-            i += 2
-            if tok == "-g":
-                jump, goto = name, True
-            elif name in _VERDICTS:
-                verdict = _VERDICTS[name]
-            else:
-                tcls = find_target(name)
-                if tcls is None:
-                    jump = name
-                else:
-                    seg = _segment(tcls, argv, i, n)
-                    if seg is None:
-                        return None
-                    target_cls, target_given = tcls, seg[0]
-                    i = seg[1]
-            if i != n:
-                return None
-        else:
-            return None
-    if ("-o" in seen and chain in ("PREROUTING", "INPUT")) or \
-            ("-i" in seen and chain in ("POSTROUTING", "OUTPUT")):
-        return None  # do_parse refuses the interface by chain name: the full parser says so
+    proto_now = (0, False)  # the -p seen so far: what an option is parsed with
     try:
+        while i < n:
+            tok = argv[i]
+            inverted = False
+            if tok == "!":
+                inverted = True
+                i += 1
+                if i >= n:
+                    return None
+                tok = argv[i]
+            if tok[:2] == "--":
+                name = tok[2:]
+                if cur_cls is None or name in _LONG or "=" in name:
+                    return None
+                opt = cur_cls.option_names().get(name)
+                if opt is None or opt.optional_arg:
+                    return None
+                i += 1
+                if opt.nargs:
+                    if i + opt.nargs > n:
+                        return None
+                    args = tuple(argv[i:i + opt.nargs])
+                    if opt.nargs > 1 and any(a[:1] in ("-", "!") for a in args[1:]):
+                        return None
+                    if cur_cls.intrapositioned and args[0] == "!":
+                        return None
+                    i += opt.nargs
+                else:
+                    args = ()
+                cur_given.append(Given(opt, args, inverted, tok, proto_now))
+                continue
+            if target_cls or jump or verdict:
+                return None  # only the target's options may follow -j
+            if tok in _IP_FLAGS or tok == "-f":
+                if tok in seen:
+                    return None
+                seen.add(tok)
+                if tok == "-f":
+                    ip_tokens += (tok, "", "!" if inverted else "")
+                    i += 1
+                    continue
+                if i + 1 >= n:
+                    return None
+                value = argv[i + 1]
+                if tok in ("-s", "-d") and "," in value or not value:
+                    return None
+                if tok == "-p":
+                    proto_now = _proto(value, inverted)
+                ip_tokens += (tok, value, "!" if inverted else "")
+                i += 2
+                continue
+            if inverted or i + 1 >= n:
+                return None
+            if tok == "-m":
+                mcls = find_match(argv[i + 1])
+                if mcls is None:
+                    return None
+                cur_cls, cur_given = mcls, []
+                segs.append((mcls, cur_given))
+                i += 2
+            elif tok in ("-j", "-g"):
+                name = jump_name = argv[i + 1]
+                if name not in _GOOD_NAMES:
+                    if not name or len(name.encode()) > MAX_NAME or _SPACE.search(name):
+                        return None
+                    if len(_GOOD_NAMES) > _CACHE_LIMIT:
+                        _GOOD_NAMES.clear()
+                    _GOOD_NAMES.add(name)
+                i += 2
+                if tok == "-g":
+                    jump, goto = name, True
+                elif name in _VERDICTS:
+                    verdict = _VERDICTS[name]
+                else:
+                    tcls = find_target(name)
+                    if tcls is None:
+                        jump = name
+                    else:
+                        target_cls = cur_cls = tcls
+                        cur_given = target_given
+            else:
+                return None
+        if ("-o" in seen and chain in ("PREROUTING", "INPUT")) or \
+                ("-i" in seen and chain in ("POSTROUTING", "OUTPUT")):
+            return None  # do_parse refuses the interface by chain name: the full parser says so
         ip = _ip(tuple(ip_tokens))
         if ip is None:
             return None
