@@ -12,6 +12,13 @@ OTHER_PROBLEM = 1
 VERSION_PROBLEM = 3
 
 
+def _visible(c: str) -> str:
+    """A character of input as an error shows it: undecodable bytes as \\xNN, controls escaped."""
+    if "\udc80" <= c <= "\udcff":
+        return f"\\x{ord(c) - 0xDC00:02x}"
+    return c if c.isprintable() else repr(c)[1:-1]
+
+
 class PynfError(Exception):
     """Base of every error pynetfilter raises on bad input."""
 
@@ -30,7 +37,7 @@ class PynfError(Exception):
 
     def __str__(self) -> str:
         # One line always: control characters from the input are shown escaped.
-        msg = "".join(c if c.isprintable() else repr(c)[1:-1] for c in self.message)
+        msg = "".join(_visible(c) for c in self.message)
         if self.line is not None:
             return f"line {self.line}: {msg}"
         return msg

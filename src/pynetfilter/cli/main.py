@@ -123,13 +123,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    if args_list and args_list[0] == "iptables":
-        return cmd_iptables(args_list[1:])
-    args = build_parser().parse_args(args_list)
     try:
+        if args_list and args_list[0] == "iptables":
+            return cmd_iptables(args_list[1:])
+        args = build_parser().parse_args(args_list)
         return int(args.func(args))
     except BrokenPipeError:
         return 0
+    except OSError as e:  # files are the edge: say which one and why, in one line
+        print(f"pynf: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

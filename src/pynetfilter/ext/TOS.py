@@ -7,34 +7,18 @@ from typing import ClassVar
 
 from pynetfilter.errors import ParameterProblem
 from pynetfilter.ext.base import Opt, Options, RuleContext, Target
-from pynetfilter.ext.types import parse_uint, strtoul
+from pynetfilter.ext.tos import TOS_SYMBOLS
+from pynetfilter.ext.tos import parse_tos_mask as parse_tos_value_mask
+from pynetfilter.ext.types import parse_uint
 
 SYMBOL_MASK = 0x3F  # the mask a symbolic name implies (revision 1's option max)
-SYMBOLS = (
-    ("Minimize-Delay", 0x10), ("Maximize-Throughput", 0x08), ("Maximize-Reliability", 0x04),
-    ("Minimize-Cost", 0x02), ("Normal-Service", 0x00),
-)
+SYMBOLS = TOS_SYMBOLS
 OPS = ("set-tos", "and-tos", "or-tos", "xor-tos")
 
 
 def parse_tos_mask(text: str) -> tuple[int, int]:
     """XTTYPE_TOSMASK: ``value[/mask]`` (0-255, mask defaults to 0xff) or a symbolic name."""
-    r = strtoul(text)
-    if r is not None and r[0] <= 0xFF:
-        value, rest = r
-        mask = 0xFF
-        if rest.startswith("/"):
-            m = strtoul(rest[1:])
-            if m is None or m[0] > 0xFF:
-                raise ParameterProblem(f'Illegal value: "{text}": expected value[/mask], each 0-255')
-            mask, rest = m
-        if rest:
-            raise ParameterProblem(f'Illegal value: "{text}": expected value[/mask], each 0-255')
-        return value, mask
-    for name, value in SYMBOLS:
-        if name.lower() == text.lower():
-            return value, SYMBOL_MASK
-    raise ParameterProblem(f'Symbolic name "{text}" is unknown: expected a number or e.g. Minimize-Delay')
+    return parse_tos_value_mask(text, SYMBOL_MASK)
 
 
 @dataclass(frozen=True, slots=True)

@@ -249,12 +249,14 @@ def protocol_name(num: int) -> str | None:
 
 
 @functools.cache
-def _services() -> dict[tuple[str, str], int]:
-    out: dict[tuple[str, str], int] = {}
+def _services_db() -> tuple[dict[tuple[str, str], int], dict[tuple[int, str], str]]:
+    """/etc/services as getservbyname (name, proto) -> port and getservbyport (port, proto) -> name."""
+    by_name: dict[tuple[str, str], int] = {}
+    by_port: dict[tuple[int, str], str] = {}
     try:
         lines = Path("/etc/services").read_text().splitlines()
     except OSError:
-        return out
+        return by_name, by_port
     for line in lines:
         fields = line.split("#", 1)[0].split()
         if len(fields) < 2 or "/" not in fields[1]:
@@ -262,36 +264,20 @@ def _services() -> dict[tuple[str, str], int]:
         port, _, proto = fields[1].partition("/")
         if not port.isdigit():
             continue
+        by_port.setdefault((int(port), proto), fields[0])
         for name in [fields[0], *fields[2:]]:
-            out.setdefault((name, proto), int(port))
-    return out
-
-
-@functools.cache
-def _service_names() -> dict[tuple[int, str], str]:
-    out: dict[tuple[int, str], str] = {}
-    try:
-        lines = Path("/etc/services").read_text().splitlines()
-    except OSError:
-        return out
-    for line in lines:
-        fields = line.split("#", 1)[0].split()
-        if len(fields) < 2 or "/" not in fields[1]:
-            continue
-        port, _, proto = fields[1].partition("/")
-        if port.isdigit():
-            out.setdefault((int(port), proto), fields[0])
-    return out
+            by_name.setdefault((name, proto), int(port))
+    return by_name, by_port
 
 
 def service_name(port: int, proto: str) -> str | None:
     """getservbyport(port, proto): the name -L prints without -n."""
-    return _service_names().get((port, proto))
+    return _services_db()[1].get((port, proto))
 
 
 def service_port(name: str, proto: str | None) -> int | None:
     """getservbyname(name, proto); proto None means any protocol."""
-    table = _services()
+    table = _services_db()[0]
     if proto is not None:
         return table.get((name, proto))
     for p in ("tcp", "udp", "sctp", "dccp"):

@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from pynetfilter.errors import ParameterProblem
 from pynetfilter.ext.base import Match, Opt, Options, RuleContext
-from pynetfilter.ext.tcp import print_ports
+from pynetfilter.ext.tcp import print_ports, save_ports
 from pynetfilter.ext.types import service_port
 
 INV_SRCPT, INV_DSTPT = 0x01, 0x02
@@ -53,13 +53,6 @@ def parse_port_rc(text: str) -> tuple[int, int]:
     if len(parts) == 1:
         vals[1] = vals[0]
     return vals[0], vals[1]
-
-
-def save_ports(opt: str, lo: int, hi: int, invert: bool) -> str:
-    if lo == 0 and hi == 0xFFFF:
-        return ""
-    bang = " !" if invert else ""
-    return f"{bang} --{opt} {lo}" if lo == hi else f"{bang} --{opt} {lo}:{hi}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ iptables' table of legal combinations.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 
@@ -386,7 +387,17 @@ class CommandParser:
                 hit = self._resolve_long(name)
                 if hit is not None:
                     return hit
-        raise ParameterProblem(f'unknown option "{tok}"')
+        raise ParameterProblem(f'unknown option "{tok}"{self._suggest(name)}')
+
+    def _suggest(self, name: str) -> str:
+        """" (did you mean --x?)" from the options of what is loaded, or of -m NAME hints."""
+        known = [long for long, _l, _a in LONG_OPTS]
+        for use in self._ext_order():
+            known += list(use.cls.option_names())
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+        if close:
+            return f" (did you mean --{close[0]}?)"
+        return ": expected an option of the loaded matches and target"
 
     def _add_use(self, use: ExtUse) -> None:
         self._seq += 1

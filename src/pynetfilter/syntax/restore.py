@@ -216,7 +216,7 @@ def restore_blocks(text: str) -> Iterator[Block]:
             cur = Block(name, lineno, announced=announced)
         else:
             word = _strtok(raw, 0, _DELIMS)[0] or raw.strip()
-            raise RestoreError(f'line {lineno} failed: "{word}" outside a table, expected *table',
+            raise RestoreError(f'"{word}" outside a table: expected *table',
                                line=lineno)
     if cur is not None:
         # iptables-restore counts the missing COMMIT on the line after the last.
