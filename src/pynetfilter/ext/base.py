@@ -25,6 +25,8 @@ from pynetfilter.errors import KernelRefusal, ParameterProblem
 
 if TYPE_CHECKING:
     from pynetfilter.model.rule import IpMatch
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,11 +196,25 @@ class Extension:
 class Match(Extension):
     __slots__ = ()
     kind: ClassVar[str] = "match"
+    # The pipeline needs conntrack (and defragmentation) when a loaded rule uses this
+    # extension, as the kernel enables them from the extension's checkentry.
+    needs_conntrack: ClassVar[bool] = False
+    needs_defrag: ClassVar[bool] = False
+
+    def mt(self, pkt: Packet, par: Par) -> bool:
+        """The kernel's match function: does *pkt* match?  May set ``par.hotdrop``."""
+        raise NotImplementedError(f"-m {self.name}: evaluation not implemented")
 
 
 class Target(Extension):
     __slots__ = ()
     kind: ClassVar[str] = "target"
+    needs_conntrack: ClassVar[bool] = False
+    needs_defrag: ClassVar[bool] = False
+
+    def tg(self, pkt: Packet, par: Par) -> int:
+        """The kernel's target function: act on *pkt*, return a verdict (netfilter.verdicts)."""
+        raise NotImplementedError(f"-j {self.name}: evaluation not implemented")
 
 
 def collect(cls: type[Extension], items: list[Given]) -> Options:

@@ -1,0 +1,1 @@
+"""The netfilter pipeline: hooks, chain traversal, conntrack, NAT (sans-IO)."""

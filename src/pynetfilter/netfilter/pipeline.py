@@ -1,0 +1,258 @@
+"""The netfilter pipeline: a packet through the hooks, in the kernel's order (sans-IO).
+
+Theory of operation.  :class:`Engine` holds a Ruleset, a Host (interfaces,
+addresses, routes) and netfilter's state (conntrack, NAT bindings, recent
+lists, hashlimit tables, ipsets, per-rule state).  It does no I/O: the caller
+hands it a packet, the time and (through ``seed``) the randomness, and gets an
+:class:`Outcome` back: the verdict, the changed packet, where it went, and
+events (log lines, trace lines, packets the kernel generated such as REJECT
+replies, which are run through OUTPUT and POSTROUTING themselves).
+
+Hooks run their functions in priority order (NF_IP_PRI_*):
+
+    PREROUTING   defrag -400, raw -300, conntrack -200, mangle -150, nat(DNAT) -100
+    (routing decision: local delivery, forward, or no route)
+    INPUT        mangle -150, filter 0, security 50, nat(SNAT) 100, conntrack confirm last
+    FORWARD      mangle -150, filter 0, security 50
+    OUTPUT       defrag -400, raw -300, conntrack -200, mangle -150, nat(DNAT) -100, filter 0,
+                 security 50  (then re-routing if the destination or mark changed)
+    POSTROUTING  mangle -150, nat(SNAT) 100, conntrack confirm last
+
+A table runs only where it is loaded; conntrack and defragmentation run only
+when the ruleset needs them (a nat table, or an extension that uses
+conntrack), as in the kernel.  IPVS will hook in at its kernel positions
+(LOCAL_IN, FORWARD, LOCAL_OUT) through :meth:`Engine.add_hook`.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pynetfilter.model.tables import Hook
+from pynetfilter.netfilter.par import Event, Par
+from pynetfilter.netfilter.traverse import do_table
+from pynetfilter.netfilter.verdicts import NF_ACCEPT, NF_DROP, NF_QUEUE, NF_STOLEN
+
+if TYPE_CHECKING:
+    from pynetfilter.model.ruleset import Ruleset
+    from pynetfilter.netfilter.host import Host
+    from pynetfilter.packet.model import Packet
+
+# Priorities of the built-in hook functions (include/uapi/linux/netfilter_ipv4.h).
+PRI_DEFRAG, PRI_RAW, PRI_CONNTRACK, PRI_MANGLE, PRI_NAT_DST = -400, -300, -200, -150, -100
+PRI_FILTER, PRI_SECURITY, PRI_NAT_SRC, PRI_CONFIRM = 0, 50, 100, 2**31 - 1
+TABLE_PRIORITY = {"raw": PRI_RAW, "mangle": PRI_MANGLE, "filter": PRI_FILTER, "security": PRI_SECURITY}
+
+# A hook function: (engine, packet, state) -> verdict; NF_ACCEPT continues with the next one.
+HookFn = Callable[["Engine", "Packet", "HookState"], int]
+
+
+@dataclass(slots=True)
+class HookState:
+    hook: Hook
+    in_dev: str | None
+    out_dev: str | None
+    now: float
+    trace: bool
+    events: list[Event]
+    path: list[str]
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What happened to one packet handed to the engine."""
+
+    verdict: str  # "accept", "drop", "queue", "stolen"
+    disposition: str  # "local" (delivered), "forward", "out" (sent from this host), "dropped", "queued"
+    packet: Packet
+    oif: str | None = None
+    reason: str = ""  # why dropped: "rule" (a verdict), "policy", "no route", "invalid", ...
+    events: list[Event] = field(default_factory=list)
+    path: list[str] = field(default_factory=list)  # "hook:table:VERDICT" steps
+    generated: list[Outcome] = field(default_factory=list)  # packets the kernel sent (REJECT...)
+
+
+class Engine:
+    def __init__(self, ruleset: Ruleset, host: Host, *, seed: int = 0) -> None:
+        self.ruleset = ruleset
+        self.host = host
+        self.rng = random.Random(seed)
+        self.rule_states: dict[tuple[int, int], dict[str, Any]] = {}
+        self.recent: dict[str, Any] = {}  # xt_recent lists by name
+        self.hashlimit: dict[str, Any] = {}  # hashlimit tables by name
+        self.ipsets: dict[str, Any] = {}  # name -> ipset (pynetfilter.netfilter.ipset)
+        self.choices: Any = None  # a replay's source of the kernel's random choices
+        self.extra_hooks: dict[Hook, list[tuple[int, str, HookFn]]] = {h: [] for h in Hook}
+        self.conntrack_active, self.defrag_active = self._needs()
+        self.conntrack: Any = None
+        self.nat: Any = None
+        self.defrag: Any = None
+        if self.conntrack_active:
+            from pynetfilter.netfilter.conntrack import Conntrack
+            from pynetfilter.netfilter.nat import Nat
+
+            self.conntrack = Conntrack(self)
+            self.nat = Nat(self)
+        if self.defrag_active:
+            from pynetfilter.netfilter.defrag import Defrag
+
+            self.defrag = Defrag(self)
+
+    # --- set-up ---------------------------------------------------------------
+
+    def _needs(self) -> tuple[bool, bool]:
+        """Conntrack/defrag are on when the rules need them (nf_ct_netns_get from checkentry)."""
+        ct = "nat" in self.ruleset.tables
+        defrag = ct
+        for table in self.ruleset.tables.values():
+            for chain in table.chains.values():
+                for r in chain.rules:
+                    for ext in (*r.matches, r.target):
+                        ct = ct or bool(getattr(ext, "needs_conntrack", False))
+                        defrag = defrag or bool(getattr(ext, "needs_defrag", False))
+        return ct, defrag or ct
+
+    def add_hook(self, hook: Hook, priority: int, name: str, fn: HookFn) -> None:
+        """Register another hook function (IPVS) at *priority*."""
+        self.extra_hooks[hook].append((priority, name, fn))
+        self.extra_hooks[hook].sort(key=lambda x: x[0])
+
+    def _functions(self, hook: Hook) -> list[tuple[int, str, HookFn]]:
+        fns: list[tuple[int, str, HookFn]] = []
+        for name, prio in TABLE_PRIORITY.items():
+            if name in self.ruleset.tables and hook in self.ruleset.tables[name].spec.hooks:
+                fns.append((prio, name, _table_fn(name)))
+        if self.conntrack_active:
+            if hook in (Hook.PREROUTING, Hook.OUTPUT):
+                fns.append((PRI_CONNTRACK, "conntrack", _conntrack_in))
+            if hook in (Hook.INPUT, Hook.POSTROUTING):
+                fns.append((PRI_CONFIRM, "confirm", _conntrack_confirm))
+            if "nat" in self.ruleset.tables:
+                prio = PRI_NAT_DST if hook in (Hook.PREROUTING, Hook.OUTPUT) else PRI_NAT_SRC
+                if hook != Hook.FORWARD:
+                    fns.append((prio, "nat", _nat_fn))
+        if self.defrag_active and hook in (Hook.PREROUTING, Hook.OUTPUT):
+            fns.append((PRI_DEFRAG, "defrag", _defrag_fn))
+        fns.extend(self.extra_hooks[hook])
+        fns.sort(key=lambda x: x[0])
+        return fns
+
+    # --- running tables and hooks --------------------------------------------
+
+    def run_table(self, name: str, pkt: Packet, st: HookState) -> int:
+        """Traverse table *name* at ``st.hook``; events and the path step are recorded in *st*."""
+        table = self.ruleset.tables[name]
+        par = Par(st.hook, name, st.in_dev, st.out_dev, st.now, self.rng, self,
+                  fragoff=pkt.fragment_offset, thoff=pkt.ihl * 4, choices=self.choices)
+        verdict = do_table(table, pkt, par, trace=st.trace)
+        st.events.extend(par.events)
+        st.path.append(f"{st.hook.name}:{name}:{_vname(verdict)}")
+        return verdict
+
+    def run_hook(self, hook: Hook, pkt: Packet, st: HookState) -> int:
+        st.hook = hook
+        for _prio, _name, fn in self._functions(hook):
+            v = fn(self, pkt, st)
+            if v != NF_ACCEPT:
+                return v
+        return NF_ACCEPT
+
+    # --- entry points ----------------------------------------------------------
+
+    def receive(self, pkt: Packet, iif: str, now: float, *, trace: bool = False) -> Outcome:
+        """A packet arriving on interface *iif* (ip_rcv): PREROUTING, routing, INPUT or FORWARD."""
+        pkt.meta.iif = iif
+        st = HookState(Hook.PREROUTING, iif, None, now, trace, [], [])
+        v = self.run_hook(Hook.PREROUTING, pkt, st)
+        if v != NF_ACCEPT:
+            return self._finish(v, pkt, st, None)
+        route = self.host.route_input(pkt, iif)
+        if route.kind == "local":
+            st.in_dev, st.out_dev = iif, None
+            v = self.run_hook(Hook.INPUT, pkt, st)
+            return self._finish(v, pkt, st, None, ok="local")
+        if route.kind != "forward" or not self.host.ip_forward:
+            return self._finish(NF_DROP, pkt, st, None, reason=f"no route ({route.kind})")
+        if pkt.ttl <= 1:
+            return self._finish(NF_DROP, pkt, st, None, reason="ttl exceeded")
+        pkt.ttl -= 1  # ip_forward decrements before the FORWARD hook
+        st.in_dev, st.out_dev = iif, route.oif
+        pkt.meta.oif = route.oif
+        v = self.run_hook(Hook.FORWARD, pkt, st)
+        if v != NF_ACCEPT:
+            return self._finish(v, pkt, st, route.oif)
+        return self._postrouting(pkt, st, route.oif, ok="forward")
+
+    def send(self, pkt: Packet, now: float, *, trace: bool = False) -> Outcome:
+        """A locally generated packet (ip_local_out): OUTPUT, re-routing, POSTROUTING."""
+        route = self.host.route_output(pkt)
+        if route.kind not in ("local", "forward"):
+            st = HookState(Hook.OUTPUT, None, None, now, trace, [], [])
+            return self._finish(NF_DROP, pkt, st, None, reason=f"no route ({route.kind})")
+        st = HookState(Hook.OUTPUT, None, route.oif, now, trace, [], [])
+        pkt.meta.oif = route.oif
+        before = (pkt.daddr, pkt.meta.mark, pkt.tos)
+        v = self.run_hook(Hook.OUTPUT, pkt, st)
+        if v != NF_ACCEPT:
+            return self._finish(v, pkt, st, route.oif)
+        if (pkt.daddr, pkt.meta.mark, pkt.tos) != before:  # ip_route_me_harder
+            route = self.host.route_output(pkt)
+            if route.kind not in ("local", "forward"):
+                return self._finish(NF_DROP, pkt, st, None, reason=f"no route ({route.kind})")
+            st.out_dev = pkt.meta.oif = route.oif
+        return self._postrouting(pkt, st, route.oif, ok="out")
+
+    def _postrouting(self, pkt: Packet, st: HookState, oif: str | None, ok: str) -> Outcome:
+        st.in_dev, st.out_dev = (st.in_dev if ok == "forward" else None), oif
+        v = self.run_hook(Hook.POSTROUTING, pkt, st)
+        return self._finish(v, pkt, st, oif, ok=ok)
+
+    def _finish(self, v: int, pkt: Packet, st: HookState, oif: str | None, *, ok: str = "out",
+                reason: str = "") -> Outcome:
+        if v == NF_ACCEPT:
+            out = Outcome("accept", ok, pkt, oif, events=st.events, path=st.path)
+        elif v == NF_QUEUE:
+            out = Outcome("queue", "queued", pkt, oif, events=st.events, path=st.path)
+        elif v == NF_STOLEN:
+            out = Outcome("stolen", "stolen", pkt, oif, events=st.events, path=st.path)
+        else:
+            out = Outcome("drop", "dropped", pkt, oif, reason=reason or "rule", events=st.events,
+                          path=st.path)
+        # Packets the kernel generated while this one was processed go out through OUTPUT.
+        for ev in list(out.events):
+            if ev.kind == "emit" and ev.packet is not None:
+                out.generated.append(self.send(ev.packet, st.now, trace=st.trace))
+        return out
+
+
+def _vname(v: int) -> str:
+    from pynetfilter.netfilter.verdicts import NAMES
+
+    return NAMES.get(v, str(v))
+
+
+def _table_fn(name: str) -> HookFn:
+    def fn(engine: Engine, pkt: Packet, st: HookState) -> int:
+        return engine.run_table(name, pkt, st)
+
+    fn.__name__ = f"table_{name}"
+    return fn
+
+
+def _conntrack_in(engine: Engine, pkt: Packet, st: HookState) -> int:
+    return int(engine.conntrack.in_hook(pkt, st))
+
+
+def _conntrack_confirm(engine: Engine, pkt: Packet, st: HookState) -> int:
+    return int(engine.conntrack.confirm(pkt, st))
+
+
+def _nat_fn(engine: Engine, pkt: Packet, st: HookState) -> int:
+    return int(engine.nat.hook(pkt, st))
+
+
+def _defrag_fn(engine: Engine, pkt: Packet, st: HookState) -> int:
+    return int(engine.defrag.hook(pkt, st))
