@@ -3,6 +3,7 @@
     pynf save [-c] [-t TABLE] [--noflush] FILE...    restore input in, iptables-save text out
     pynf restore --state STATE [-c] [-n] [FILE]      iptables-restore onto a saved ruleset file
     pynf iptables --state STATE [iptables args...]   an iptables command against a saved ruleset file
+    pynf trace RULES [--addrs A --routes R | --host F] [--json] PACKET-WORDS   one packet, kernel TRACE style
 
 Errors print one line, ``pynf: <file>: line N: <what>``, and exit with
 iptables' status: 2 for a parameter problem, 1 otherwise.
@@ -118,6 +119,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("iptables", help="run an iptables command against a state file (--state FILE first)",
                    add_help=False)
+    sub.add_parser("trace", help="trace one packet through the rules (TRACE wording, NAT, conntrack)",
+                   add_help=False)
+
+    from pynetfilter.replay import add_parser as add_replay
+
+    add_replay(sub)
+
+    from pynetfilter.netfilter.conntrack.cli import add_parser as add_conntrack
+
+    add_conntrack(sub)
     return ap
 
 
@@ -126,6 +137,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args_list and args_list[0] == "iptables":
             return cmd_iptables(args_list[1:])
+        if args_list and args_list[0] == "trace":  # packet words are iptables options: no argparse
+            from pynetfilter.cli.trace import cmd_trace
+
+            return cmd_trace(args_list[1:])
         args = build_parser().parse_args(args_list)
         return int(args.func(args))
     except BrokenPipeError:

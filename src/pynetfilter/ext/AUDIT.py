@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import ParameterProblem
 from pynetfilter.ext.base import Opt, Options, RuleContext, Target
+from pynetfilter.netfilter.verdicts import XT_CONTINUE
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 TYPES = ("accept", "drop", "reject")  # XT_AUDIT_TYPE_* 0, 1, 2
 
@@ -33,5 +38,14 @@ class Audit(Target):
     def describe(self, numeric: bool) -> str:
         return f" AUDIT {TYPES[self.type]}"
 
+
+    def tg(self, pkt: Packet, par: Par) -> int:
+        """audit_tg: an AUDIT_NETFILTER_PKT record (type 1324); the packet goes on."""
+        def ip(a: int) -> str:
+            return f"{a >> 24}.{a >> 16 & 255}.{a >> 8 & 255}.{a & 255}"
+
+        mark = f"{pkt.meta.mark:#x}" if pkt.meta.mark else "0"  # printf's %#x prints 0 as "0"
+        par.log(f"mark={mark} saddr={ip(pkt.saddr)} daddr={ip(pkt.daddr)} proto={pkt.proto}", kind="audit")
+        return XT_CONTINUE
 
 EXTENSION = Audit

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import ParameterProblem
 from pynetfilter.ext.base import Opt, Options, RuleContext, Target
 from pynetfilter.model.tables import Hook, hook_mask
+from pynetfilter.netfilter.verdicts import XT_CONTINUE
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 # One sscanf %x conversion: blanks, an optional sign, an optional 0x, hex digits.
 _SCANF_X = re.compile(r"\s*([+-]?)(?:0[xX](?=[0-9a-fA-F]))?([0-9a-fA-F]+)")
@@ -57,5 +62,10 @@ class Classify(Target):
     def describe(self, numeric: bool) -> str:
         return f" CLASSIFY set {self.priority >> 16:x}:{self.priority & 0xFFFF:x}"
 
+
+    def tg(self, pkt: Packet, par: Par) -> int:
+        """classify_tg: skb->priority, for the qdisc."""
+        pkt.meta.priority = self.priority
+        return XT_CONTINUE
 
 EXTENSION = Classify

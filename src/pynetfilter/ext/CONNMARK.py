@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import KernelRefusal, ParameterProblem
 from pynetfilter.ext.base import CheckContext, Opt, Options, RuleContext, Target
 from pynetfilter.ext.MARK import OPS as MARK_OPS
 from pynetfilter.ext.MARK import U32, describe_xmark, parse_xmark_op
 from pynetfilter.ext.types import parse_uint
+from pynetfilter.netfilter.verdicts import XT_CONTINUE
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 MODE_SET, MODE_SAVE, MODE_RESTORE = 0, 1, 2
 SHIFT_LEFT, SHIFT_RIGHT = 0, 1
@@ -26,6 +31,7 @@ class Connmark(Target):
     """struct xt_connmark_tginfo2."""
 
     name: ClassVar[str] = "CONNMARK"
+    needs_conntrack: ClassVar[bool] = True
     options: ClassVar[tuple[Opt, ...]] = (
         *(Opt(o, nargs=0 if o.endswith(("save-mark", "restore-mark")) else 1, excl=_excl(o)) for o in OPS),
         Opt("left-shift-mark"),
@@ -103,5 +109,23 @@ class Connmark(Target):
         if self.shift_bits > 31:
             raise KernelRefusal(f"CONNMARK target: shift of {self.shift_bits} bits out of range 0-31")
 
+
+    def _shifted(self, value: int) -> int:
+        if self.shift_dir == SHIFT_RIGHT:
+            return value >> self.shift_bits
+        return (value << self.shift_bits) & U32
+
+    def tg(self, pkt: Packet, par: Par) -> int:
+        """connmark_tg_shift: set/save to the connection's mark, or restore it to the nfmark."""
+        ct = pkt.meta.ct
+        if ct is None or pkt.meta.untracked:
+            return XT_CONTINUE
+        if self.mode == MODE_SET:
+            ct.mark = self._shifted((ct.mark & ~self.ctmask & U32) ^ self.ctmark)
+        elif self.mode == MODE_SAVE:
+            ct.mark = (ct.mark & ~self.ctmask & U32) ^ self._shifted(pkt.meta.mark & self.nfmask)
+        else:
+            pkt.meta.mark = (pkt.meta.mark & ~self.nfmask & U32) ^ self._shifted(ct.mark & self.ctmask)
+        return XT_CONTINUE
 
 EXTENSION = Connmark

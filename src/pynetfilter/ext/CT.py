@@ -6,11 +6,16 @@ Only in the raw table.  The kernel resolves the helper (by name and the rule's `
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import KernelRefusal, ParameterProblem
 from pynetfilter.ext.base import CheckContext, Opt, Options, RuleContext, Target
 from pynetfilter.ext.types import try_uint
+from pynetfilter.netfilter.verdicts import XT_CONTINUE
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 F_NOTRACK, F_NOTRACK_ALIAS, F_ZONE_DIR_ORIG, F_ZONE_DIR_REPL, F_ZONE_MARK = 0x1, 0x2, 0x4, 0x8, 0x10
 HELPER_SIZE = 16
@@ -50,6 +55,7 @@ class Ct(Target):
     """struct xt_ct_target_info_v1."""
 
     name: ClassVar[str] = "CT"
+    needs_conntrack: ClassVar[bool] = True
     table: ClassVar[str | None] = "raw"
     options: ClassVar[tuple[Opt, ...]] = (
         Opt("notrack", nargs=0),
@@ -139,5 +145,30 @@ class Ct(Target):
                 raise KernelRefusal("CT target: --timeout needs -p with a protocol, not inverted (EINVAL)")
             raise KernelRefusal(f'CT target: no timeout policy "{self.timeout}" (ENOENT)')
 
+
+    def tg(self, pkt: Packet, par: Par) -> int:
+        """xt_ct_target: attach the template (zone, helper, timeout, events) or mark untracked; a
+        packet that already has a conntrack entry (seen on loopback) is left alone."""
+        from pynetfilter.netfilter.conntrack.entry import IP_CT_NEW, IP_CT_UNTRACKED
+
+        if attached(pkt):
+            return XT_CONTINUE
+        if self.flags & F_NOTRACK:
+            pkt.meta.untracked = True
+            pkt.meta.ctinfo = IP_CT_UNTRACKED
+        else:
+            pkt.meta.ct_template = self
+            pkt.meta.ctinfo = IP_CT_NEW
+        return XT_CONTINUE
+
+    def zone_for(self, pkt: Packet) -> int:
+        """nf_ct_zone_tmpl: the zone id, taken from the nfmark with ``--zone mark``."""
+        return pkt.meta.mark & 0xFFFF if self.flags & F_ZONE_MARK else self.zone
+
+
+def attached(pkt: Packet) -> bool:
+    """skb->_nfct != 0: a conntrack entry, the untracked marker or a template."""
+    m = pkt.meta
+    return m.ct is not None or m.untracked or m.ct_template is not None
 
 EXTENSION = Ct

@@ -7,11 +7,15 @@ port, so ``--to-destination 10.233.0.1:8080-8090/9000`` (a shifted port map) wor
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from pynetfilter.ext._nat import NatTarget
+from pynetfilter.ext._nat import NatTarget, nat_setup
 from pynetfilter.ext.base import Opt
 from pynetfilter.model.tables import Hook, hook_mask
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +30,11 @@ class Dnat(NatTarget):
     )
     list_prefix: ClassVar[str] = "to:"
     save_option: ClassVar[str] = "--to-destination"
+
+    def tg(self, pkt: Packet, par: Par) -> int:
+        from pynetfilter.netfilter.nat_tuple import MANIP_DST
+
+        return nat_setup(pkt, par, self.nat_range(), MANIP_DST)
 
 
 EXTENSION = Dnat

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import KernelRefusal, ParameterProblem
 from pynetfilter.ext.base import CheckContext, Opt, Options, RuleContext, Target
 from pynetfilter.ext.types import parse_uint
+from pynetfilter.netfilter.verdicts import XT_CONTINUE
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 DSCP_MAX = 0x3F
 # dscp_helper.c's ds_classes, in its lookup order.
@@ -60,5 +65,10 @@ class DscpTarget(Target):
         if self.dscp > DSCP_MAX:
             raise KernelRefusal(f"DSCP target: value 0x{self.dscp:x} out of range 0-0x3f")
 
+
+    def tg(self, pkt: Packet, par: Par) -> int:
+        """dscp_tg: the upper six bits; the ECN bits stay."""
+        pkt.tos = (pkt.tos & 0x03) | (self.dscp << 2)
+        return XT_CONTINUE
 
 EXTENSION = DscpTarget

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import KernelRefusal, ParameterProblem
 from pynetfilter.ext.base import CheckContext, Opt, Options, RuleContext, Target
 from pynetfilter.ext.types import save_string, try_uint
+from pynetfilter.netfilter.verdicts import XT_CONTINUE
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 DEFAULT_LEVEL = 4  # LOG_WARNING
 PREFIX_MAX = 29  # sizeof(xt_log_info.prefix) - 1: longer prefixes are cut, silently
@@ -107,5 +112,12 @@ class Log(Target):
         if self.level > 7:
             raise KernelRefusal(f"LOG target: level {self.level} out of range 0-7")
 
+
+    def tg(self, pkt: Packet, par: Par) -> int:
+        """log_tg: one kernel log line; the packet goes on."""
+        from pynetfilter.netfilter.log import format_line
+
+        par.log(format_line(pkt, self.prefix, self.logflags, par.in_dev, par.out_dev))
+        return XT_CONTINUE
 
 EXTENSION = Log

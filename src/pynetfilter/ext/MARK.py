@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import ParameterProblem
 from pynetfilter.ext.base import Opt, Options, RuleContext, Target
 from pynetfilter.ext.types import parse_mark_mask, parse_uint
+from pynetfilter.netfilter.verdicts import XT_CONTINUE
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 U32 = 0xFFFFFFFF
 OPS = ("set-xmark", "set-mark", "and-mark", "or-mark", "xor-mark")
@@ -68,5 +73,10 @@ class MarkTarget(Target):
     def describe(self, numeric: bool) -> str:
         return describe_xmark("MARK", self.mark, self.mask)
 
+
+    def tg(self, pkt: Packet, par: Par) -> int:
+        """mark_tg: nfmark = (nfmark & ~mask) ^ mark."""
+        pkt.meta.mark = (pkt.meta.mark & ~self.mask & U32) ^ self.mark
+        return XT_CONTINUE
 
 EXTENSION = MarkTarget

@@ -6,11 +6,15 @@ Only in the nat table's POSTROUTING hook.  ``--to-ports`` needs a port protocol.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from pynetfilter.ext._nat import NatTarget
+from pynetfilter.ext._nat import MAP_IPS, NatTarget, nat_setup
 from pynetfilter.ext.base import Opt
 from pynetfilter.model.tables import Hook, hook_mask
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +31,23 @@ class Masquerade(NatTarget):
     save_option: ClassVar[str] = "--to-ports"
     skip_colon: ClassVar[bool] = True
     has_base: ClassVar[bool] = False
+
+    def tg(self, pkt: Packet, par: Par) -> int:
+        """nf_nat_masquerade_ipv4: SNAT to the address the host would pick as source on the way out."""
+        from pynetfilter.netfilter.nat_tuple import MANIP_SRC, NatRange
+        from pynetfilter.netfilter.verdicts import NF_ACCEPT, NF_DROP
+
+        ct = pkt.meta.ct
+        if ct is None or ct.orig.src == 0:
+            return NF_ACCEPT  # a 0.0.0.0 source (DHCP) is not meant to be masqueraded
+        newsrc = par.engine.host.source_address(par.out_dev, pkt.daddr)
+        if not newsrc:
+            par.log(f"MASQUERADE: {par.out_dev} ate my IP address", kind="note")
+            return NF_DROP
+        # The interface is remembered: if the route later leaves elsewhere, the connection dies.
+        ct.proto["nat_masq_oif"] = par.out_dev
+        rng = NatRange(self.flags | MAP_IPS, newsrc, newsrc, self.min_port, self.max_port)
+        return nat_setup(pkt, par, rng, MANIP_SRC)
 
 
 EXTENSION = Masquerade

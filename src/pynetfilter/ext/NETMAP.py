@@ -7,13 +7,17 @@ length 0-32 or a dotted mask (a non-contiguous mask counts as /32).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import ParameterProblem
-from pynetfilter.ext._nat import MAP_IPS, inet_aton, parse_host
+from pynetfilter.ext._nat import MAP_IPS, inet_aton, nat_setup, parse_host
 from pynetfilter.ext.base import Opt, Options, RuleContext, Target
 from pynetfilter.ext.types import fmt_ipv4, mask_to_cidr, prefix_mask, try_uint
 from pynetfilter.model.tables import Hook, hook_mask
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 
 def parse_plen_mask(text: str) -> int:
@@ -37,6 +41,7 @@ class Netmap(Target):
     table: ClassVar[str | None] = "nat"
     hooks: ClassVar[int] = hook_mask(Hook.PREROUTING, Hook.INPUT, Hook.OUTPUT, Hook.POSTROUTING)
     options: ClassVar[tuple[Opt, ...]] = (Opt("to", mandatory=True),)
+    needs_conntrack: ClassVar[bool] = True
 
     flags: int = MAP_IPS
     min_ip: int = 0
@@ -60,6 +65,18 @@ class Netmap(Target):
 
     def describe(self, numeric: bool) -> str:
         return f" to:{self._net()}"
+
+    def tg(self, pkt: Packet, par: Par) -> int:
+        """netmap_tg: keep the host part, take the network part from the target's prefix;
+        the destination before routing (PREROUTING, OUTPUT), the source after."""
+        from pynetfilter.netfilter.nat import hook2manip
+        from pynetfilter.netfilter.nat_tuple import MANIP_DST, NatRange
+
+        netmask = ~(self.min_ip ^ self.max_ip) & 0xFFFFFFFF
+        manip = hook2manip(par.hook)
+        addr = pkt.daddr if manip == MANIP_DST else pkt.saddr
+        new = (addr & ~netmask & 0xFFFFFFFF) | (self.min_ip & netmask)
+        return nat_setup(pkt, par, NatRange(self.flags | MAP_IPS, new, new), manip)
 
 
 EXTENSION = Netmap

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.ext.base import Opt, Options, RuleContext, Target
 from pynetfilter.ext.LOG import parse_prefix
 from pynetfilter.ext.types import parse_uint, save_string
+from pynetfilter.netfilter.verdicts import XT_CONTINUE
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 PREFIX_SIZE = 64  # sizeof(xt_nflog_info.prefix)
 F_COPY_LEN = 0x1  # XT_NFLOG_F_COPY_LEN: --nflog-size was given
@@ -71,5 +76,11 @@ class Nflog(Target):
     def describe(self, numeric: bool) -> str:
         return self._text("")
 
+
+    def tg(self, pkt: Packet, par: Par) -> int:
+        """nflog_tg: hand a copy to nfnetlink_log group ``group``; the packet goes on."""
+        size = f" size {self.length}" if self.flags & F_COPY_LEN or self.length else ""
+        par.log(f"group {self.group} prefix {self.prefix!r}{size}", kind="nflog")
+        return XT_CONTINUE
 
 EXTENSION = Nflog

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import KernelRefusal, ParameterProblem
 from pynetfilter.ext.base import CheckContext, Opt, Options, RuleContext, Target
 from pynetfilter.ext.types import parse_uint, strtoul
+from pynetfilter.netfilter.verdicts import NF_ACCEPT, NF_QUEUE
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 F_BYPASS, F_CPU_FANOUT = 0x1, 0x2
 
@@ -101,5 +106,22 @@ class Nfqueue(Target):
         if self.queuenum + self.queues_total - 1 > 0xFFFF:
             raise KernelRefusal("NFQUEUE target: queue range exceeds 65535 (ERANGE)")
 
+
+    def tg(self, pkt: Packet, par: Par) -> int:
+        """nfqueue_tg_v3: pick the queue; nobody listens here, so the packet is dropped (nf_queue's
+        -ESRCH) unless --queue-bypass lets it continue with the next hook function."""
+        queue = self.queuenum
+        if self.queues_total > 1:
+            if self.flags & F_CPU_FANOUT:
+                queue += pkt.meta.cpu % self.queues_total
+            else:  # nfqueue_hash: jhash of the addresses with a boot-time random seed
+                pick = getattr(par.choices, "nfqueue", None)
+                queue += int(pick(pkt, self.queues_total)) if pick else par.rng.randrange(self.queues_total)
+        pkt.meta.nfqueue = queue
+        if self.flags & F_BYPASS:
+            par.log(f"queue {queue}: no listener, bypassed", kind="queue")
+            return NF_ACCEPT
+        par.log(f"queue {queue}: no listener, dropped", kind="queue")
+        return NF_QUEUE
 
 EXTENSION = Nfqueue

@@ -6,11 +6,16 @@ Only in the filter table, from INPUT, FORWARD and OUTPUT; tcp-reset needs ``-p t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import KernelRefusal, ParameterProblem
 from pynetfilter.ext.base import CheckContext, Opt, Options, RuleContext, Target
 from pynetfilter.model.tables import Hook, hook_mask
+from pynetfilter.netfilter.verdicts import NF_DROP
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 # enum ipt_reject_with: index -> (name, alias); None where iptables has no entry.
 ICMP_ECHOREPLY = 4
@@ -27,6 +32,8 @@ REJECT_TYPES: tuple[tuple[str, str] | None, ...] = (
     ("icmp-admin-prohibited", "admin-prohib"),
 )
 DEFAULT = 3  # icmp-port-unreachable
+# reject type -> ICMP destination-unreachable code (ICMP_NET_UNREACH ... ICMP_PKT_FILTERED)
+ICMP_CODES = {0: 0, 1: 1, 2: 2, 3: 3, 5: 9, 6: 10, 8: 13}
 
 
 def parse_reject_type(text: str) -> int:
@@ -73,6 +80,18 @@ class Reject(Target):
             raise KernelRefusal("REJECT target: echo-reply is no longer supported")
         if self.with_ == TCP_RESET and (ctx.ip.proto != 6 or ctx.ip.inv_proto):
             raise KernelRefusal("REJECT target: tcp-reset is only valid with -p tcp (not inverted)")
+
+    def tg(self, pkt: Packet, par: Par) -> int:
+        """reject_tg: send the reply (if the kernel would), drop the packet."""
+        from pynetfilter.netfilter import reject
+
+        if self.with_ == TCP_RESET:
+            reply = reject.tcp_reset(pkt, par)
+        else:
+            reply = reject.icmp_unreach(pkt, ICMP_CODES[self.with_], par)
+        if reply is not None:
+            par.emit(reply, "REJECT")
+        return NF_DROP
 
 
 EXTENSION = Reject

@@ -7,11 +7,15 @@ a base port: ``:1000-2000/3000`` keeps only the shifted-map flag and saves as ``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from pynetfilter.ext._nat import NatTarget
+from pynetfilter.ext._nat import NatTarget, nat_setup
 from pynetfilter.ext.base import Opt
 from pynetfilter.model.tables import Hook, hook_mask
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +32,11 @@ class Snat(NatTarget):
     list_prefix: ClassVar[str] = "to:"
     save_option: ClassVar[str] = "--to-source"
     has_base: ClassVar[bool] = False
+
+    def tg(self, pkt: Packet, par: Par) -> int:
+        from pynetfilter.netfilter.nat_tuple import MANIP_SRC
+
+        return nat_setup(pkt, par, self.nat_range(), MANIP_SRC)
 
 
 EXTENSION = Snat

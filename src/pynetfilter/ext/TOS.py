@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import ParameterProblem
 from pynetfilter.ext.base import Opt, Options, RuleContext, Target
 from pynetfilter.ext.tos import TOS_SYMBOLS
 from pynetfilter.ext.tos import parse_tos_mask as parse_tos_value_mask
 from pynetfilter.ext.types import parse_uint
+from pynetfilter.netfilter.verdicts import XT_CONTINUE
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 SYMBOL_MASK = 0x3F  # the mask a symbolic name implies (revision 1's option max)
 SYMBOLS = TOS_SYMBOLS
@@ -66,5 +71,10 @@ class TosTarget(Target):
             return f" TOS xor 0x{v:02x}"
         return f" TOS set 0x{v:02x}/0x{m:02x}"
 
+
+    def tg(self, pkt: Packet, par: Par) -> int:
+        """tos_tg: the whole DS field, ECN bits included: tos = (tos & ~mask) ^ value."""
+        pkt.tos = (pkt.tos & ~self.tos_mask & 0xFF) ^ self.tos_value
+        return XT_CONTINUE
 
 EXTENSION = TosTarget

@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import KernelRefusal, ParameterProblem
 from pynetfilter.ext._nat import parse_host
 from pynetfilter.ext.base import CheckContext, Opt, Options, RuleContext, Target
 from pynetfilter.ext.types import fmt_ipv4, parse_mark_mask, service_port
 from pynetfilter.model.tables import Hook, hook_mask
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 _NUMERIC_SERVICE = re.compile(r"\s*([+-]?)([0-9]+)")
 
@@ -81,6 +85,29 @@ class Tproxy(Target):
     def describe(self, numeric: bool) -> str:
         return (f" TPROXY redirect {fmt_ipv4(self.laddr)}:{self.lport}"
                 f" mark 0x{self.mark_value:x}/0x{self.mark_mask:x}")
+
+    def tg(self, pkt: Packet, par: Par) -> int:
+        """tproxy_tg4: hand the packet to a transparent local socket (the established one for its
+        tuple, else a listener on --on-ip:--on-port) and mark it; no such socket: drop.  Sockets
+        are not modelled: ``pkt.meta.socket`` says whether the lookup finds a transparent one."""
+        from pynetfilter.ext.types import fmt_ipv4
+        from pynetfilter.netfilter.verdicts import NF_ACCEPT, NF_DROP
+
+        l4 = pkt.l4
+        if l4 is None or not hasattr(l4, "dport"):
+            return NF_DROP  # no transport header to look a socket up by
+        # nf_tproxy_laddr4: --on-ip, else the incoming device's first primary address, else daddr.
+        dev = par.engine.host.interfaces.get(par.in_dev or "")
+        primaries = [a.local for a in dev.ifaddrs if not a.secondary] if dev is not None else []
+        laddr = self.laddr or (primaries[0] if primaries else pkt.daddr)
+        lport = self.lport or l4.dport  # type: ignore[union-attr]
+        if not pkt.meta.socket:
+            par.log(f"TPROXY: no transparent socket for {fmt_ipv4(laddr)}:{lport} (packet metadata)",
+                    kind="note")
+            return NF_DROP
+        pkt.meta.mark = (pkt.meta.mark & ~self.mark_mask & 0xFFFFFFFF) ^ self.mark_value
+        par.log(f"TPROXY: socket {fmt_ipv4(laddr)}:{lport} from packet metadata", kind="note")
+        return NF_ACCEPT
 
     def check(self, ctx: CheckContext) -> None:
         if ctx.ip.proto not in (6, 17) or ctx.ip.inv_proto:

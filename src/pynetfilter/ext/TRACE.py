@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.ext.base import Opt, Options, RuleContext, Target
+from pynetfilter.netfilter.verdicts import XT_CONTINUE
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,5 +23,10 @@ class Trace(Target):
     def parse(cls, opts: Options, ctx: RuleContext) -> Trace:
         return cls()
 
+
+    def tg(self, pkt: Packet, par: Par) -> int:
+        """trace_tg: skb->nf_trace = 1; every later rule the packet meets is traced."""
+        pkt.meta.trace = True
+        return XT_CONTINUE
 
 EXTENSION = Trace

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import KernelRefusal, ParameterProblem
 from pynetfilter.ext.base import CheckContext, Opt, Options, RuleContext, Target
 from pynetfilter.ext.types import parse_uint
+from pynetfilter.netfilter.verdicts import XT_CONTINUE
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 MODE_SET, MODE_INC, MODE_DEC = 0, 1, 2
 OPS = {"ttl-set": MODE_SET, "ttl-inc": MODE_INC, "ttl-dec": MODE_DEC}
@@ -48,5 +53,15 @@ class TtlTarget(Target):
         if self.mode != MODE_SET and self.ttl == 0:
             raise KernelRefusal("TTL target: increment/decrement by 0")
 
+
+    def tg(self, pkt: Packet, par: Par) -> int:
+        """ttl_tg: set, or add/subtract saturating at 255 and 0."""
+        if self.mode == MODE_SET:
+            pkt.ttl = self.ttl
+        elif self.mode == MODE_INC:
+            pkt.ttl = min(pkt.ttl + self.ttl, 255)
+        else:
+            pkt.ttl = max(pkt.ttl - self.ttl, 0)
+        return XT_CONTINUE
 
 EXTENSION = TtlTarget

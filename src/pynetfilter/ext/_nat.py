@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import ClassVar, Self
+from typing import TYPE_CHECKING, ClassVar, Self
 
 from pynetfilter.errors import ParameterProblem
 from pynetfilter.ext.base import Given, Options, RuleContext, Target
 from pynetfilter.ext.types import fmt_ipv4, service_port, strtoul
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.nat_tuple import NatRange
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 # enum nf_nat_range_flags
 MAP_IPS = 0x01
@@ -206,6 +211,15 @@ class NatTarget(Target):
             base = 0
         return cls(flags, min_ip, max_ip, min_port, max_port, base)
 
+    # Every NAT target makes the kernel load conntrack (nf_ct_netns_get in checkentry).
+    needs_conntrack: ClassVar[bool] = True
+
+    def nat_range(self) -> NatRange:
+        """The range the kernel hands to nf_nat_setup_info (revision 0 keeps no base port)."""
+        from pynetfilter.netfilter.nat_tuple import NatRange
+
+        return NatRange(self.flags, self.min_ip, self.max_ip, self.min_port, self.max_port, self.base_port)
+
     def range_text(self) -> str:
         out = ""
         if self.flags & MAP_IPS:
@@ -244,3 +258,13 @@ class NatTarget(Target):
 
 def _proto(g: Given) -> tuple[int, bool]:
     return g.proto_then
+
+
+def nat_setup(pkt: Packet, par: Par, rng: NatRange, manip: int) -> int:
+    """Hand *rng* to the engine's NAT (nf_nat_setup_info) for the packet's connection."""
+    nat = par.engine.nat
+    if nat is None:  # no conntrack: nothing to bind (cannot happen with a nat table loaded)
+        from pynetfilter.netfilter.verdicts import NF_ACCEPT
+
+        return NF_ACCEPT
+    return int(nat.from_target(pkt, par, rng, manip))

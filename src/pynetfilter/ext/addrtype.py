@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import KernelRefusal, ParameterProblem
 from pynetfilter.ext.base import CheckContext, Match, Opt, Options, RuleContext
 from pynetfilter.model.tables import Hook, hook_mask
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
+
 
 # RTN_* in enumeration order: bit i of the mask is type i.
 TYPES = (
@@ -106,6 +111,26 @@ class Addrtype(Match):
         if self.flags & LIMIT_IFACE_OUT:
             out += " limit-out"
         return out
+
+
+    def mt(self, pkt: Packet, par: Par) -> bool:
+        """addrtype_mt_v1: inet_dev_addr_type of each address (the host's answer), restricted to
+        routes through the input (output) device with --limit-iface-in (-out)."""
+        dev = None
+        if self.flags & LIMIT_IFACE_IN:
+            dev = par.in_dev
+        elif self.flags & LIMIT_IFACE_OUT:
+            dev = par.out_dev
+        host = par.engine.host
+        if self.source and self._hit(host.addr_type(pkt.saddr, dev), self.source) == bool(
+                self.flags & INVERT_SOURCE):
+            return False
+        return not (self.dest and self._hit(host.addr_type(pkt.daddr, dev), self.dest) == bool(
+            self.flags & INVERT_DEST))
+
+    @staticmethod
+    def _hit(rtype: str, mask: int) -> bool:
+        return bool(mask >> TYPES.index(rtype.upper()) & 1)
 
 
 EXTENSION = Addrtype

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.ext.base import Match, Opt, Options, RuleContext
-from pynetfilter.ext.esp import U32, parse_spis, print_spis, save_spis
+from pynetfilter.ext.esp import U32, parse_spis, print_spis, save_spis, spi_mt
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +37,10 @@ class Ah(Match):
     def describe(self, numeric: bool) -> str:
         # libipt_ah prints " ah " and the SPI text right after it.
         return " ah " + print_spis(self.spis, self.invert)
+
+    def mt(self, pkt: Packet, par: Par) -> bool:
+        # struct ip_auth_hdr: nexthdr, hdrlen, reserved(2), spi, seq_no
+        return spi_mt(pkt, par, self.spis, self.invert, 4, 12)
 
 
 EXTENSION = Ah

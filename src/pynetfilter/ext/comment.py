@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.ext.base import Match, Opt, Options, RuleContext
 from pynetfilter.ext.types import save_string
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
+
 
 MAX_LEN = 255  # XT_MAX_COMMENT_LEN - 1
 
@@ -31,6 +36,10 @@ class Comment(Match):
 
     def describe(self, numeric: bool) -> str:
         return f" /* {self.comment} */"
+
+
+    def mt(self, pkt: Packet, par: Par) -> bool:
+        return True
 
 
 EXTENSION = Comment

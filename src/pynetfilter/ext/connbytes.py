@@ -1,13 +1,22 @@
-"""-m connbytes (xt_connbytes): a connection's packet/byte counters or average packet size."""
+"""-m connbytes (xt_connbytes): a connection's packet/byte counters or average packet size.
+
+Reads the entry's per-direction accounting (``Conn.packets``/``Conn.bytes``,
+which include the packet being matched: conntrack counts it first); a packet
+without an entry never matches."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import ParameterProblem
 from pynetfilter.ext.base import Match, Opt, Options, RuleContext
+from pynetfilter.ext.conntrack import ct_get
 from pynetfilter.ext.types import parse_uint
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 U64_MAX = 2**64 - 1
 MODES = ("packets", "bytes", "avgpkt")  # XT_CONNBYTES_PKTS, _BYTES, _AVGPKT
@@ -32,6 +41,7 @@ class Connbytes(Match):
     """struct xt_connbytes_info: an inverted range is stored with from and to swapped."""
 
     name: ClassVar[str] = "connbytes"
+    needs_conntrack: ClassVar[bool] = True
     options: ClassVar[tuple[Opt, ...]] = (
         Opt("connbytes", invert=True, mandatory=True),
         Opt("connbytes-dir", mandatory=True),
@@ -56,6 +66,24 @@ class Connbytes(Match):
         if m not in MODES:
             raise ParameterProblem(f'Unknown --connbytes-mode "{m}": expected packets, bytes or avgpkt')
         return cls(lo, hi, MODES.index(m), DIRS.index(d))
+
+    def mt(self, pkt: Packet, par: Par) -> bool:
+        ct, _ = ct_get(pkt)
+        if ct is None:
+            return False
+        dirs = ((0,), (1,), (0, 1))[self.direction]
+        pkts = sum(ct.packets[d] for d in dirs)
+        nbytes = sum(ct.bytes[d] for d in dirs)
+        if self.what == 0:
+            what = pkts
+        elif self.what == 1:
+            what = nbytes
+        else:
+            what = nbytes // pkts if pkts else 0
+        lo, hi = self.count_from, self.count_to
+        if hi >= lo:
+            return lo <= what <= hi
+        return what < hi or what > lo  # an inverted range is stored swapped
 
     def _range(self, prefix: str) -> str:
         lo, hi, bang = self.count_from, self.count_to, ""

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.ext.base import Match, Opt, Options, RuleContext
+from pynetfilter.ext.conntrack import ct_get
 from pynetfilter.ext.types import fmt_mark_mask, parse_mark_mask
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,6 +19,7 @@ class Connmark(Match):
     """struct xt_connmark_mtinfo1."""
 
     name: ClassVar[str] = "connmark"
+    needs_conntrack: ClassVar[bool] = True
     options: ClassVar[tuple[Opt, ...]] = (Opt("mark", invert=True, mandatory=True),)
 
     mark: int = 0
@@ -25,6 +31,12 @@ class Connmark(Match):
         g = opts["mark"]
         mark, mask = parse_mark_mask(g.value, "connmark")
         return cls(mark, mask, g.inverted)
+
+    def mt(self, pkt: Packet, par: Par) -> bool:
+        ct, _ = ct_get(pkt)
+        if ct is None:
+            return False  # no entry: no match, even inverted
+        return ((ct.mark & self.mask) == self.mark) != self.invert
 
     def save(self) -> str:
         return f"{' !' if self.invert else ''} --mark {fmt_mark_mask(self.mark, self.mask)}"

@@ -1,18 +1,30 @@
 """-m conntrack (xt_conntrack revision 3): connection state, status, tuple addresses and ports.
 
 Also holds the helpers ``-m state`` (an alias of conntrack in iptables 1.8.9) shares.
+
+Evaluation reads what conntrack attached to the packet (``meta.ct``,
+``meta.ctinfo``): a packet without an entry is INVALID unless it is
+UNTRACKED (NOTRACK / CT --notrack); the state bit of an entry is
+``1 << (ctinfo % IP_CT_IS_REPLY + 1)``, so replies count as ESTABLISHED or
+RELATED, and SNAT/DNAT are the entry's NAT status bits.  A packet without an
+entry matches only a rule whose single test is --ctstate.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pynetfilter.errors import ParameterProblem
 from pynetfilter.ext.base import Match, Opt, Options, RuleContext
 from pynetfilter.ext.types import fmt_ipv4, mask_to_cidr, parse_uint, prefix_mask, service_port, strtoul
 from pynetfilter.syntax.command import parse_protocol
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 # xt_conntrack match_flags / invert_flags bits.
 F_STATE, F_PROTO, F_ORIGSRC, F_ORIGDST = 0x01, 0x02, 0x04, 0x08
@@ -33,6 +45,31 @@ _STATE_BIT = dict(STATE_NAMES)
 _STATE_ORDER = tuple((s, _STATE_BIT[s]) for s in _STATE_LOOKUP)
 STATUS_NAMES = (("EXPECTED", 0x01), ("SEEN_REPLY", 0x02), ("ASSURED", 0x04), ("CONFIRMED", 0x08))
 _STATUS_LOOKUP = (("NONE", 0), *STATUS_NAMES)
+
+
+IP_CT_IS_REPLY, IP_CT_UNTRACKED = 3, 7
+IPS_SRC_NAT, IPS_DST_NAT = 1 << 4, 1 << 5
+HZ = 250
+
+
+def ct_get(pkt: Packet) -> tuple[Any, int]:
+    """nf_ct_get: the packet's conntrack entry (None if none) and its ctinfo."""
+    meta = pkt.meta
+    if meta.untracked:
+        return None, IP_CT_UNTRACKED
+    return meta.ct, meta.ctinfo
+
+
+def state_bit(ct: Any, ctinfo: int) -> int:
+    """The XT_CONNTRACK_STATE bit of a packet (INVALID without an entry, UNTRACKED if untracked)."""
+    if ct is not None:
+        return 1 << (ctinfo % IP_CT_IS_REPLY + 1)
+    return S_UNTRACKED if ctinfo == IP_CT_UNTRACKED else S_INVALID
+
+
+def ct_direction(ctinfo: int) -> int:
+    """CTINFO2DIR: 0 original, 1 reply."""
+    return 1 if ctinfo >= IP_CT_IS_REPLY else 0
 
 
 def prefix_lookup(word: str, names: tuple[tuple[str, int], ...]) -> int | None:
@@ -186,6 +223,7 @@ class Conntrack(Match):
     """struct xt_conntrack_mtinfo3 (IPv4 part)."""
 
     name: ClassVar[str] = "conntrack"
+    needs_conntrack: ClassVar[bool] = True
     options: ClassVar[tuple[Opt, ...]] = (
         Opt("ctstate", invert=True),
         Opt("ctproto", invert=True),
@@ -245,6 +283,44 @@ class Conntrack(Match):
             if g.inverted:
                 inv |= bit
         return cls(flags, inv, state, status, proto, tuple(addrs), tuple(ports), expires)
+
+    def mt(self, pkt: Packet, par: Par) -> bool:
+        f, inv = self.match_flags, self.invert_flags
+        ct, ctinfo = ct_get(pkt)
+        if f & F_STATE:
+            bit = state_bit(ct, ctinfo)
+            if ct is not None:
+                bit |= (S_SNAT if ct.status & IPS_SRC_NAT else 0) | (S_DNAT if ct.status & IPS_DST_NAT else 0)
+            if bool(self.state_mask & bit) == bool(inv & F_STATE):
+                return False
+        if ct is None:
+            return bool(f & F_STATE)
+        if f & F_DIRECTION and (ct_direction(ctinfo) == 0) == bool(inv & F_DIRECTION):
+            return False
+        tuples = (ct.orig, ct.orig, ct.reply, ct.reply)
+        for i, bit in enumerate((F_ORIGSRC, F_ORIGDST, F_REPLSRC, F_REPLDST)):
+            if f & bit:
+                addr, mask = self.addrs[i]
+                got = tuples[i].src if i % 2 == 0 else tuples[i].dst
+                if (((got ^ addr) & mask) == 0) == bool(inv & bit):
+                    return False
+        if f & F_PROTO and (ct.orig.proto == self.l4proto) == bool(inv & F_PROTO):
+            return False
+        for i, bit in enumerate((F_ORIGSRC_PORT, F_ORIGDST_PORT, F_REPLSRC_PORT, F_REPLDST_PORT)):
+            if f & bit:
+                lo, hi = self.ports[i]
+                got = tuples[i].sport if i % 2 == 0 else tuples[i].dport
+                if (lo <= got <= hi) == bool(inv & bit):
+                    return False
+        if f & F_STATUS and bool(self.status_mask & ct.status) == bool(inv & F_STATUS):
+            return False
+        if f & F_EXPIRES:
+            # nf_ct_expires in jiffies, then whole seconds.
+            left = max(0, math.floor(ct.timeout * HZ) - math.floor(par.now * HZ)) // HZ
+            lo, hi = self.expires
+            if (lo <= left <= hi) == bool(inv & F_EXPIRES):
+                return False
+        return True
 
     def _dump(self, prefix: str, numeric: bool) -> str:
         f, inv = self.match_flags, self.invert_flags

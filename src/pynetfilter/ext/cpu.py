@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.ext.base import Match, Opt, Options, RuleContext
 from pynetfilter.ext.types import parse_uint
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +34,12 @@ class Cpu(Match):
 
     def describe(self, numeric: bool) -> str:
         return f" cpu {'! ' if self.invert else ''}{self.cpu}"
+
+
+    def mt(self, pkt: Packet, par: Par) -> bool:
+        """cpu_mt: the CPU that handles the packet is packet metadata (``meta.cpu``), as a
+        capture or the caller says; pynetfilter runs no CPUs of its own."""
+        return (pkt.meta.cpu == self.cpu) != self.invert
 
 
 EXTENSION = Cpu

@@ -5,12 +5,17 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import KernelRefusal, ParameterProblem
 from pynetfilter.ext.base import CheckContext, Match, Opt, Options, RuleContext
 from pynetfilter.ext.types import strtoul
 from pynetfilter.model.tables import Hook, hook_mask
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
+
 
 MATCH_SRC, INVERT_SRC, MATCH_DST, INVERT_DST = 0x1, 0x2, 0x4, 0x8
 _SRC_HOOKS = hook_mask(Hook.PREROUTING, Hook.INPUT, Hook.FORWARD)
@@ -119,6 +124,30 @@ class Devgroup(Match):
 
     def describe(self, numeric: bool) -> str:
         return self._dump("", numeric)
+
+
+    def mt(self, pkt: Packet, par: Par) -> bool:
+        """devgroup_mt: the device group of the input/output interface under the mask."""
+        ifaces = par.engine.host.interfaces
+        f = self.flags
+        if f & MATCH_SRC:
+            group = _group(ifaces, par.in_dev)
+            if ((group ^ self.src_group) & self.src_mask == 0) == bool(f & INVERT_SRC):
+                return False
+        if f & MATCH_DST:
+            group = _group(ifaces, par.out_dev)
+            if ((group ^ self.dst_group) & self.dst_mask == 0) == bool(f & INVERT_DST):
+                return False
+        return True
+
+
+def _group(ifaces: dict, name: str | None) -> int:
+    from pynetfilter.errors import PynfError
+
+    dev = ifaces.get(name) if name else None
+    if dev is None:  # the hooks the kernel allows always have the device
+        raise PynfError(f"devgroup: no interface {name!r} on this host")
+    return int(dev.group)
 
 
 EXTENSION = Devgroup

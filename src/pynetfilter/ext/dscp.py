@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import KernelRefusal, ParameterProblem
 from pynetfilter.ext.base import CheckContext, Match, Opt, Options, RuleContext
 from pynetfilter.ext.types import parse_uint
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
+
 
 DSCP_MAX = 0x3F
 # dscp_helper.c's ds_classes, in its order.
@@ -60,6 +65,10 @@ class Dscp(Match):
 
     def describe(self, numeric: bool) -> str:
         return f" DSCP match {'!' if self.invert else ''}0x{self.dscp:02x}"
+
+
+    def mt(self, pkt: Packet, par: Par) -> bool:
+        return (pkt.tos >> 2 == self.dscp) != self.invert
 
 
 EXTENSION = Dscp

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import KernelRefusal, ParameterProblem
 from pynetfilter.ext.base import CheckContext, Match, Opt, Options, RuleContext
 from pynetfilter.ext.types import parse_uint
+from pynetfilter.packet.model import Tcp as TcpHeader
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
+
 
 OP_IP, OP_ECE, OP_CWR = 0x01, 0x10, 0x20  # XT_ECN_OP_MATCH_*
 _BITS = {"ecn-tcp-cwr": OP_CWR, "ecn-tcp-ece": OP_ECE, "ecn-ip-ect": OP_IP}
@@ -62,6 +68,29 @@ class Ecn(Match):
             if self.operation & bit:
                 out += " " + ("!" if self.invert & bit else "") + text
         return out
+
+
+    def mt(self, pkt: Packet, par: Par) -> bool:
+        """ecn_mt4: the ECT bits of the TOS byte, then the TCP ECE/CWR bits.
+
+        The TCP part reads the header at the transport offset without a fragment check, so
+        a later fragment's data is taken for it; fewer than 20 bytes there: no match.
+        """
+        op, inv = self.operation, self.invert
+        if op & OP_IP and (pkt.tos & 3 == self.ip_ect) == bool(inv & OP_IP):
+            return False
+        if op & (OP_ECE | OP_CWR):
+            th = pkt.l4
+            if isinstance(th, TcpHeader):
+                flags = th.flags
+            elif len(pkt.payload) >= 20:
+                flags = pkt.payload[13]
+            else:
+                return False
+            for bit, tcpbit in ((OP_ECE, 0x40), (OP_CWR, 0x80)):
+                if op & bit and bool(flags & tcpbit) == bool(inv & bit):
+                    return False
+        return True
 
 
 EXTENSION = Ecn

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.ext.base import Match, Opt, Options, RuleContext
 from pynetfilter.ext.types import parse_uint_range
+from pynetfilter.packet.model import IP_OFFSET
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 U32 = 0xFFFFFFFF
 
@@ -22,6 +27,19 @@ def save_spis(option: str, spis: tuple[int, int], invert: bool) -> str:
     if lo == 0 and hi == U32:
         return ""
     return f"{' !' if invert else ''} --{option} {lo}" + (f":{hi}" if lo != hi else "")
+
+
+def spi_mt(pkt: Packet, par: Par, spis: tuple[int, int], invert: bool, offset: int, hdrlen: int) -> bool:
+    """esp_mt/ah_mt: the SPI at *offset* of a header of *hdrlen* bytes; later fragments never
+    match, a header cut short drops the packet."""
+    if pkt.frag_off & IP_OFFSET:
+        return False
+    raw = pkt.payload  # ESP and AH are never parsed: the payload starts at the transport offset
+    if len(raw) < hdrlen:
+        par.hotdrop = True
+        return False
+    spi = int.from_bytes(raw[offset:offset + 4], "big")
+    return (spis[0] <= spi <= spis[1]) != invert
 
 
 def print_spis(spis: tuple[int, int], invert: bool) -> str:
@@ -57,6 +75,9 @@ class Esp(Match):
     def describe(self, numeric: bool) -> str:
         text = print_spis(self.spis, self.invert)
         return " esp" + (" " + text if text else "")
+
+    def mt(self, pkt: Packet, par: Par) -> bool:
+        return spi_mt(pkt, par, self.spis, self.invert, 0, 8)  # struct ip_esp_hdr: spi, seq
 
 
 EXTENSION = Esp

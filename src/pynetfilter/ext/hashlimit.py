@@ -1,15 +1,22 @@
 """-m hashlimit (xt_hashlimit, revision 3): token buckets per flow, kept in a named
-hash table; rates in 1/1000000 s units (XT_HASHLIMIT_SCALE_v2) or byte costs."""
+hash table; rates in 1/1000000 s units (XT_HASHLIMIT_SCALE_v2) or byte costs.
+
+Evaluation (the tables, their buckets and garbage collection) lives in
+pynetfilter.netfilter.hashlimit; tables are kept by name in ``engine.hashlimit``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import KernelRefusal, ParameterProblem
 from pynetfilter.ext.base import CheckContext, Match, Opt, Options, RuleContext
 from pynetfilter.ext.limit import atoi, parse_unit
 from pynetfilter.ext.types import mask_to_cidr, parse_uint, strtoul
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 SCALE = 1000000
 U32, U64 = 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF
@@ -285,6 +292,12 @@ class Hashlimit(Match):
                 raise KernelRefusal("hashlimit: overflow, rate too high (EINVAL)")
         elif self.burst == 0 or user2credits(self.avg * self.burst) < user2credits(self.avg):
             raise KernelRefusal(f"hashlimit: overflow, try lower: {self.avg}/{self.burst} (ERANGE)")
+
+    def mt(self, pkt: Packet, par: Par) -> bool:
+        from pynetfilter.netfilter.hashlimit import hashlimit_mt
+        from pynetfilter.netfilter.traverse import packet_len
+
+        return hashlimit_mt(self, pkt, par, packet_len(pkt) if self.mode & M_BYTES else 0)
 
     def _text(self, pre: str, rate_text: str, quantum: int) -> str:
         out = rate_text

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import ParameterProblem
 from pynetfilter.ext.base import Match, Opt, Options, RuleContext
 from pynetfilter.ext.types import try_uint
+from pynetfilter.packet.model import IP_OFFSET
+from pynetfilter.packet.model import Icmp as IcmpHeader
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 # libipt_icmp's icmp_codes: (name, type, code_min, code_max), in its order.
 ICMP_CODES: tuple[tuple[str, int, int, int], ...] = (
@@ -113,6 +119,21 @@ class Icmp(Match):
         elif (self.code_min, self.code_max) != (0, 0xFF):
             out += f" codes {self.code_min}-{self.code_max}"
         return out
+
+    def mt(self, pkt: Packet, par: Par) -> bool:
+        """icmp_match: type 0xff ("any") matches every type and code of a whole ICMP header."""
+        if pkt.frag_off & IP_OFFSET:
+            return False
+        ic = pkt.l4
+        if isinstance(ic, IcmpHeader):
+            typ, code = ic.type, ic.code
+        elif len(pkt.payload) >= 8:  # struct icmphdr: type, code, checksum, 4 more bytes
+            typ, code = pkt.payload[0], pkt.payload[1]
+        else:
+            par.hotdrop = True
+            return False
+        hit = self.type == 0xFF or (typ == self.type and self.code_min <= code <= self.code_max)
+        return hit != self.invert
 
 
 EXTENSION = Icmp

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import ParameterProblem
 from pynetfilter.ext.base import Match, Opt, Options, RuleContext
 from pynetfilter.ext.types import fmt_ipv4, parse_ipv4_addr
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
+
 
 SRC_INV, DST_INV, SRC, DST = 0x01, 0x02, 0x10, 0x20
 
@@ -67,6 +72,13 @@ class Iprange(Match):
     def describe(self, numeric: bool) -> str:
         return "".join(f" {w} IP range {'! ' if i else ''}{fmt_ipv4(r[0])}-{fmt_ipv4(r[1])}"
                        for _, w, i, r in self._parts())
+
+
+    def mt(self, pkt: Packet, par: Par) -> bool:
+        f = self.flags
+        if f & SRC and (self.src[0] <= pkt.saddr <= self.src[1]) == bool(f & SRC_INV):
+            return False
+        return not (f & DST and (self.dst[0] <= pkt.daddr <= self.dst[1]) == bool(f & DST_INV))
 
 
 EXTENSION = Iprange

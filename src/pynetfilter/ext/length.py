@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.ext.base import Match, Opt, Options, RuleContext
 from pynetfilter.ext.types import parse_uint_range
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
+
 
 
 def fmt_range(lo: int, hi: int) -> str:
@@ -35,6 +40,13 @@ class Length(Match):
 
     def describe(self, numeric: bool) -> str:
         return f" length {'!' if self.invert else ''}{fmt_range(self.min, self.max)}"
+
+
+    def mt(self, pkt: Packet, par: Par) -> bool:
+        """length_mt: the IP total length (skb->len after ip_rcv trims the link padding)."""
+        from pynetfilter.packet.wire import length
+
+        return (self.min <= length(pkt) <= self.max) != self.invert
 
 
 EXTENSION = Length

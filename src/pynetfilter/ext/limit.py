@@ -1,14 +1,26 @@
 """-m limit (xt_limit): a token bucket; the rate is stored as the mean gap between
-packets in 1/10000 s (XT_LIMIT_SCALE), printed back in the largest exact-enough unit."""
+packets in 1/10000 s (XT_LIMIT_SCALE), printed back in the largest exact-enough unit.
+
+Evaluation keeps the kernel's integer arithmetic: time is counted in jiffies
+(HZ=250, the engine clock's seconds times HZ, rounded down), the bucket in
+credits (CREDITS_PER_JIFFY per jiffy, a u32), one packet costs
+user2credits(avg) and the bucket holds at most user2credits(avg * burst).
+The bucket is per rule (the kernel's ``master`` copy), so two rules with the
+same options have separate buckets."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import KernelRefusal, ParameterProblem
 from pynetfilter.ext.base import CheckContext, Match, Opt, Options, RuleContext
 from pynetfilter.ext.types import parse_uint
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 SCALE = 10000  # XT_LIMIT_SCALE
 HZ = 250  # CONFIG_HZ of the kernel the corpus was recorded on
@@ -75,6 +87,11 @@ def fmt_rate(period: int) -> str:
     return f"{mult // period}/{name}"
 
 
+def jiffies(now: float) -> int:
+    """The kernel's tick counter at engine time *now* (seconds): whole ticks of 1/HZ s."""
+    return math.floor(now * HZ)
+
+
 def user2credits(user: int) -> int:
     user &= 0xFFFFFFFF
     if user > 0xFFFFFFFF // (HZ * CREDITS_PER_JIFFY):
@@ -104,6 +121,22 @@ class Limit(Match):
     def check(self, ctx: CheckContext) -> None:
         if self.burst == 0 or user2credits(self.avg * self.burst) < user2credits(self.avg):
             raise KernelRefusal(f"limit: overflow, try lower: {self.avg}/{self.burst} (ERANGE)")
+
+    def mt(self, pkt: Packet, par: Par) -> bool:
+        st = par.rule_state(self)
+        now = jiffies(par.now)
+        cap = user2credits(self.avg * self.burst)
+        if "credit" not in st:
+            # checkentry fills the bucket; prev is the load time, which cannot matter: full is the cap.
+            st["credit"], st["prev"] = cap, now
+        # credit is a u32: a very long idle time wraps before the cap applies, as in the kernel.
+        credit = (st["credit"] + (now - st["prev"]) * CREDITS_PER_JIFFY) & 0xFFFFFFFF
+        st["prev"] = now
+        credit = min(credit, cap)
+        cost = user2credits(self.avg)
+        ok = credit >= cost
+        st["credit"] = credit - cost if ok else credit
+        return ok
 
     def save(self) -> str:
         out = f" --limit {fmt_rate(self.avg)}"

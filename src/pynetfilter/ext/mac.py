@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import ParameterProblem
 from pynetfilter.ext.base import Match, Opt, Options, RuleContext
 from pynetfilter.model.tables import Hook, hook_mask
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
+
 
 _HEX_PART = re.compile(r"[ \t\n\v\f\r]*([+-]?)(?:0[xX](?=[0-9a-fA-F]))?([0-9a-fA-F]*)")
 
@@ -60,6 +65,14 @@ class Mac(Match):
 
     def describe(self, numeric: bool) -> str:
         return f" MAC {'! ' if self.invert else ''}{self._text()}"
+
+
+    def mt(self, pkt: Packet, par: Par) -> bool:
+        """mac_mt: no Ethernet header (loopback, locally generated): no match, even inverted."""
+        src = pkt.meta.src_mac
+        if src is None:
+            return False
+        return (src == self.srcaddr) != self.invert
 
 
 EXTENSION = Mac

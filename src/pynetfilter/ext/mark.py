@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.ext.base import Match, Opt, Options, RuleContext
 from pynetfilter.ext.types import fmt_mark_mask, parse_mark_mask
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +34,10 @@ class Mark(Match):
 
     def describe(self, numeric: bool) -> str:
         return f" mark match {'! ' if self.invert else ''}{fmt_mark_mask(self.mark, self.mask)}"
+
+
+    def mt(self, pkt: Packet, par: Par) -> bool:
+        return (pkt.meta.mark & self.mask == self.mark) != self.invert
 
 
 EXTENSION = Mark

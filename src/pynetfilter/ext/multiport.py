@@ -6,11 +6,17 @@ Needs -p tcp, udp, udplite, sctp or dccp, given before the option.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import KernelRefusal, ParameterProblem
 from pynetfilter.ext.base import CheckContext, Given, Match, Opt, Options, RuleContext
 from pynetfilter.ext.types import parse_port, service_name
+from pynetfilter.ext.udp import l4_ports
+from pynetfilter.packet.model import IP_OFFSET
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 MULTI_PORTS = 15  # XT_MULTI_PORTS
 SOURCE, DESTINATION, EITHER = 0, 1, 2
@@ -110,6 +116,31 @@ class Multiport(Match):
     def describe(self, numeric: bool) -> str:
         names = None if numeric else PROTOS.get(self.ip_proto)
         return f" multiport {_SAVE[self.flags]} {' !' if self.invert else ''}{self._ports(names)}"
+
+    def mt(self, pkt: Packet, par: Par) -> bool:
+        """multiport_mt: the first 4 transport bytes are the ports for every protocol it allows."""
+        if pkt.frag_off & IP_OFFSET:
+            return False
+        pp = l4_ports(pkt, 4)
+        if pp is None:
+            par.hotdrop = True
+            return False
+        return self._ports_match(*pp)
+
+    def _ports_match(self, src: int, dst: int) -> bool:
+        """ports_match_v1: the first listed port or range that fits decides."""
+        ports, pflags, flags = self.ports, self.pflags, self.flags
+        i = 0
+        while i < len(ports):
+            lo = hi = ports[i]
+            if pflags[i]:
+                i += 1
+                hi = ports[i]
+            i += 1
+            if ((flags != DESTINATION and lo <= src <= hi)
+                    or (flags != SOURCE and lo <= dst <= hi)):
+                return not self.invert
+        return self.invert
 
 
 EXTENSION = Multiport

@@ -1,16 +1,26 @@
-"""-m owner (xt_owner, revision 1): the local socket's owner; OUTPUT and POSTROUTING only."""
+"""-m owner (xt_owner, revision 1): the local socket's owner; OUTPUT and POSTROUTING only.
+
+pynetfilter sees packets, not processes: the answer comes from the packet's
+metadata (``meta.socket``, ``meta.uid``, ``meta.gid`` and, for
+--suppl-groups, an optional ``meta.groups``), which the packet's source
+(a replay, a test, the trace command line) supplies.  A packet without that
+metadata has no socket, and the kernel's rules for that case apply."""
 
 from __future__ import annotations
 
 import grp
 import pwd
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import KernelRefusal, ParameterProblem
 from pynetfilter.ext.base import CheckContext, Match, Opt, Options, RuleContext
 from pynetfilter.ext.types import strtoul
 from pynetfilter.model.tables import Hook, hook_mask
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 UID, GID, SOCKET, SUPPL_GROUPS = 1, 2, 4, 8
 
@@ -97,6 +107,33 @@ class Owner(Match):
         for bit, (lo, hi) in ((UID, self.uid), (GID, self.gid)):
             if self.match & bit and hi < lo:
                 raise KernelRefusal(f"owner: id range {lo}-{hi} is reversed (EINVAL)")
+
+    def mt(self, pkt: Packet, par: Par) -> bool:
+        meta = pkt.meta
+        if not (meta.socket or meta.uid is not None or meta.gid is not None):
+            # No socket: only rules asking for nothing but "! --socket-exists" match.
+            return (self.match ^ self.invert) == 0
+        if self.match & self.invert & SOCKET:
+            return False
+        if meta.uid is None and meta.gid is None:
+            # A socket without a file (a kernel socket): uid/gid tests must all be inverted.
+            return ((self.match ^ self.invert) & (UID | GID)) == 0
+        if self.match & UID:
+            lo, hi = self.uid
+            hit = meta.uid is not None and lo <= meta.uid <= hi
+            if hit == bool(self.invert & UID):
+                return False
+        if self.match & GID:
+            lo, hi = self.gid
+            hit = meta.gid is not None and lo <= meta.gid <= hi
+            if not hit and self.match & SUPPL_GROUPS:
+                hit = any(lo <= g <= hi for g in getattr(meta, "groups", ()) or ())
+            if hit == bool(self.invert & GID):
+                return False
+        return True
+
+    def meta_note(self) -> str:
+        return "owner: answered from packet metadata (socket, uid, gid)"
 
     def _item(self, label: str, bit: int, numeric: bool) -> str:
         if not self.match & bit:

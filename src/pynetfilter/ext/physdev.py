@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import KernelRefusal, ParameterProblem
 from pynetfilter.ext.base import CheckContext, Match, Opt, Options, RuleContext
 from pynetfilter.ext.types import parse_iface
 from pynetfilter.model.tables import Hook
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
+
 
 OP_IN, OP_OUT, OP_BRIDGED, OP_ISIN, OP_ISOUT = 0x01, 0x02, 0x04, 0x08, 0x10
 _BITS = {
@@ -78,6 +83,31 @@ class Physdev(Match):
 
     def describe(self, numeric: bool) -> str:
         return " PHYSDEV match" + self.save()
+
+
+    def mt(self, pkt: Packet, par: Par) -> bool:
+        """physdev_mt.  pynetfilter has no bridge model: a packet is bridged exactly when its
+        metadata names a bridge port (``meta.physdev_in``/``physdev_out``, from a capture or
+        the caller); otherwise only the inverted options match, as in the kernel."""
+        from pynetfilter.netfilter.traverse import iface_match
+
+        bits, inv = self.bitmask, self.invert
+        indev, outdev = pkt.meta.physdev_in, pkt.meta.physdev_out
+        if indev is None and outdev is None:  # !nf_bridge_info_exists(skb)
+            return not bits & ~inv
+        if bits & OP_BRIDGED and (outdev is not None) == bool(inv & OP_BRIDGED):
+            return False
+        if bits & OP_ISIN and (indev is not None) == bool(inv & OP_ISIN):
+            return False
+        if bits & OP_ISOUT and (outdev is not None) == bool(inv & OP_ISOUT):
+            return False
+        if bits & OP_IN and indev is not None and iface_match(self.physindev, indev) == bool(inv & OP_IN):
+            return False
+        if not bits & OP_OUT:
+            return True
+        if outdev is None:
+            return False
+        return iface_match(self.physoutdev, outdev) != bool(inv & OP_OUT)
 
 
 EXTENSION = Physdev

@@ -1,16 +1,24 @@
 """-m policy (xt_policy): the IPsec policy that processed (in) or will process (out)
-the packet; --dir in is for PREROUTING/INPUT/FORWARD, --dir out for OUTPUT/POSTROUTING/FORWARD."""
+the packet; --dir in is for PREROUTING/INPUT/FORWARD, --dir out for OUTPUT/POSTROUTING/FORWARD.
+
+pynetfilter has no IPsec (xfrm) model: no packet went through or will go
+through an IPsec policy, so, as the kernel answers for such packets,
+``--pol none`` matches and ``--pol ipsec`` does not, whatever the elements say."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import KernelRefusal, ParameterProblem
 from pynetfilter.ext.base import CheckContext, Match, Opt, Options, RuleContext
 from pynetfilter.ext.hashlimit import inet_aton, parse_plen
 from pynetfilter.ext.types import fmt_ipv4, mask_to_cidr, parse_uint, prefix_mask, protocol_name
 from pynetfilter.model.tables import Hook, hook_mask
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 MATCH_IN, MATCH_OUT, MATCH_NONE, MATCH_STRICT = 1, 2, 4, 8
 MODE_TRANSPORT, MODE_TUNNEL = 0, 1
@@ -137,6 +145,13 @@ class Policy(Match):
             raise KernelRefusal("policy: output policy not valid in PREROUTING and INPUT (EINVAL)")
         if ctx.hook_mask & _OUT_HOOKS and self.flags & MATCH_IN:
             raise KernelRefusal("policy: input policy not valid in POSTROUTING and OUTPUT (EINVAL)")
+
+    def mt(self, pkt: Packet, par: Par) -> bool:
+        # match_policy_in/out return -1 without a sec_path / xfrm dst: then only "none" matches.
+        return bool(self.flags & MATCH_NONE)
+
+    def meta_note(self) -> str:
+        return "policy: no IPsec model, no packet has a policy (--pol none matches, --pol ipsec does not)"
 
     def _entry(self, pre: str, e: Elem, numeric: bool) -> str:
         out = ""

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import ParameterProblem
 from pynetfilter.ext.base import Match, Opt, Options, RuleContext
 from pynetfilter.ext.tcp import parse_ports, print_ports
+from pynetfilter.ext.udp import l4_ports
+from pynetfilter.packet.model import IP_OFFSET
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 SRC_PORTS, DEST_PORTS, CHUNK_TYPES = 0x01, 0x02, 0x04
 MATCH_ANY, MATCH_ALL, MATCH_ONLY = 0x01, 0x02, 0x04
@@ -151,6 +157,62 @@ class Sctp(Match):
         if self.flags & CHUNK_TYPES:
             out += (" !" if self.invflags & CHUNK_TYPES else "") + self._chunks(numeric)
         return out
+
+    def mt(self, pkt: Packet, par: Par) -> bool:
+        """sctp_mt: ports, then the chunk walk; each test given is inverted on its own."""
+        if pkt.frag_off & IP_OFFSET:
+            return False
+        ports = l4_ports(pkt, 12)  # the common header: ports, verification tag, checksum
+        if ports is None:
+            par.hotdrop = True
+            return False
+        flags, inv = self.flags, self.invflags
+        if flags & SRC_PORTS and (self.spts[0] <= ports[0] <= self.spts[1]) == bool(inv & SRC_PORTS):
+            return False
+        if flags & DEST_PORTS and (self.dpts[0] <= ports[1] <= self.dpts[1]) == bool(inv & DEST_PORTS):
+            return False
+        if flags & CHUNK_TYPES:
+            hit = self._chunks_match(pkt, par)
+            if par.hotdrop or hit == bool(inv & CHUNK_TYPES):
+                return False
+        return True
+
+    def _flags_ok(self, ctype: int, cflags: int) -> bool:
+        """match_flags: the first flag entry naming the chunk decides (by libxt_sctp's index)."""
+        for entry_type, flag, mask in self.flag_info:
+            if entry_type == ctype:
+                return cflags & mask == flag
+        return True
+
+    def _chunks_match(self, pkt: Packet, par: Par) -> bool:
+        """match_packet: walk the chunks (each padded to 4 bytes) to the end of the datagram."""
+        from pynetfilter.packet.wire import to_bytes
+
+        data = to_bytes(pkt)
+        offset, end = pkt.ihl * 4 + 12, len(data)
+        mtype, cmap = self.chunk_match_type, self.chunkmap
+        pending = cmap  # MATCH_ALL: the chunk types still to be seen
+        while True:
+            if offset + 4 > end or data[offset + 2:offset + 4] == b"\0\0":  # cut short or length 0
+                par.hotdrop = True
+                return False
+            ctype, cflags = data[offset], data[offset + 1]
+            offset += (int.from_bytes(data[offset + 2:offset + 4], "big") + 3) & ~3
+            if cmap >> ctype & 1:
+                ok = self._flags_ok(ctype, cflags)
+                if mtype == MATCH_ANY and ok:
+                    return True
+                if mtype == MATCH_ALL and ok:
+                    pending &= ~(1 << ctype)
+                if mtype == MATCH_ONLY and not ok:
+                    return False
+            elif mtype == MATCH_ONLY:
+                return False
+            if offset >= end:
+                break
+        if mtype == MATCH_ALL:
+            return pending == 0
+        return mtype == MATCH_ONLY
 
 
 EXTENSION = Sctp

@@ -1,17 +1,24 @@
 """-m set (xt_set, revision 4): membership of packet fields in an ipset, with counters.
 
 iptables looks the set up by name in the kernel; here the Ruleset's ``ipsets``
-(name -> family) stands for the kernel's sets: an unknown name is refused."""
+(name -> family) stands for the kernel's sets: an unknown name is refused.
+Evaluation tests the packet against the engine's sets (``engine.ipsets``,
+loaded from ``ipset save`` text by pynetfilter.netfilter.ipset); a set the
+engine does not have holds nothing."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import KernelRefusal, ParameterProblem
 from pynetfilter.ext.base import CheckContext, Match, Opt, Options, RuleContext
 from pynetfilter.ext.types import strtoul
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 DIM_MAX = 6  # IPSET_DIM_MAX
 MAXNAMELEN = 32  # IPSET_MAXNAMELEN
@@ -118,6 +125,19 @@ class Set(Match):
         if family == "inet6":
             raise KernelRefusal(f"The protocol family of set {self.set_name} is IPv6: expected an IPv4 set")
 
+    def mt(self, pkt: Packet, par: Par) -> bool:
+        from pynetfilter.netfilter.ipset import test
+        from pynetfilter.netfilter.traverse import packet_len
+
+        length = 0 if self.flags & F_SKIP_COUNTER else packet_len(pkt)
+        check = None
+        if self.packets[0] != OP_NONE or self.bytes[0] != OP_NONE:
+            def check(packets: int, nbytes: int) -> bool:
+                return _counter_ok(packets, self.packets) and _counter_ok(nbytes, self.bytes)
+        hit = test(par.engine.ipsets, self.set_name, pkt, self.dim, self.dir_flags, par.now,
+                   bool(self.flags & F_RETURN_NOMATCH), length, check)
+        return hit != self.invert
+
     def _text(self, opt: str, sep: str) -> str:
         dirs = ",".join("src" if self.dir_flags & (1 << i) else "dst" for i in range(1, self.dim + 1))
         out = f"{' !' if self.invert else ''} {opt} {self.set_name} {dirs}"
@@ -143,6 +163,13 @@ class Set(Match):
 
     def describe(self, numeric: bool) -> str:
         return self._text("match-set", "")
+
+
+def _counter_ok(value: int, test: tuple[int, int]) -> bool:
+    """ip_set_match_counter."""
+    op, want = test
+    return (op == OP_NONE or (op == OP_EQ and value == want) or (op == OP_NE and value != want)
+            or (op == OP_LT and value < want) or (op == OP_GT and value > want))
 
 
 EXTENSION = Set

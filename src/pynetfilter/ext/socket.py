@@ -1,12 +1,23 @@
-"""-m socket (xt_socket, revision 3): a local socket exists for the packet; PREROUTING/INPUT only."""
+"""-m socket (xt_socket, revision 3): a local socket exists for the packet; PREROUTING/INPUT only.
+
+pynetfilter has no sockets: the answer comes from the packet's metadata.
+``meta.socket`` says a socket would be found for it; the optional
+``meta.socket_wildcard`` (the socket listens on 0.0.0.0), ``meta.socket_transparent``
+(IP_TRANSPARENT) and ``meta.socket_mark`` refine it as xt_socket uses them:
+a wildcard listener counts only with --nowildcard, --transparent needs a
+transparent socket, --restore-skmark copies the socket's mark to the packet."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.ext.base import Match, Opt, Options, RuleContext
 from pynetfilter.model.tables import Hook, hook_mask
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 TRANSPARENT, NOWILDCARD, RESTORESKMARK = 1, 2, 4
 _FLAGS = (("transparent", TRANSPARENT), ("nowildcard", NOWILDCARD), ("restore-skmark", RESTORESKMARK))
@@ -29,6 +40,19 @@ class Socket(Match):
             if n in opts:
                 flags |= bit
         return cls(flags)
+
+    def mt(self, pkt: Packet, par: Par) -> bool:
+        meta = pkt.meta
+        if not meta.socket:
+            return False
+        wildcard = not self.flags & NOWILDCARD and bool(getattr(meta, "socket_wildcard", False))
+        transparent = bool(getattr(meta, "socket_transparent", False)) if self.flags & TRANSPARENT else True
+        if self.flags & RESTORESKMARK and not wildcard and transparent:
+            meta.mark = int(getattr(meta, "socket_mark", 0) or 0)
+        return not wildcard and transparent
+
+    def meta_note(self) -> str:
+        return "socket: answered from packet metadata (meta.socket)"
 
     def save(self) -> str:
         return "".join(f" --{n}" for n, bit in _FLAGS if self.flags & bit)

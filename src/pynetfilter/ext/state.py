@@ -6,7 +6,7 @@ The kernel holds an xt_conntrack_mtinfo3; iptables-save prints it back as ``-m s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import ParameterProblem
 from pynetfilter.ext.base import Match, Opt, Options, RuleContext
@@ -16,9 +16,15 @@ from pynetfilter.ext.conntrack import (
     S_NEW,
     S_RELATED,
     S_UNTRACKED,
+    ct_get,
     fmt_states,
     prefix_lookup,
+    state_bit,
 )
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 # state_parse_state's lookup order (no SNAT/DNAT for -m state).
 _LOOKUP = (
@@ -51,6 +57,7 @@ class State(Match):
     """xt_conntrack_mtinfo3 with match_flags STATE|STATE_ALIAS."""
 
     name: ClassVar[str] = "state"
+    needs_conntrack: ClassVar[bool] = True
     options: ClassVar[tuple[Opt, ...]] = (Opt("state", invert=True, mandatory=True),)
 
     state_mask: int = 0
@@ -60,6 +67,10 @@ class State(Match):
     def parse(cls, opts: Options, ctx: RuleContext) -> State:
         g = opts["state"]
         return cls(parse_states(g.value), g.inverted)
+
+    def mt(self, pkt: Packet, par: Par) -> bool:
+        # conntrack_mt with only the state test (NAT bits are not in a --state mask).
+        return bool(self.state_mask & state_bit(*ct_get(pkt))) != self.invert
 
     def save(self) -> str:
         return f"{' !' if self.invert else ''} --state {fmt_states(self.state_mask)}"

@@ -1,14 +1,26 @@
-"""-m statistic (xt_statistic): match a random fraction, or every nth packet."""
+"""-m statistic (xt_statistic): match a random fraction, or every nth packet.
+
+random: the kernel draws ``get_random_u32() & 0x7FFFFFFF`` and matches when it
+is below the stored probability (a fraction of 2^31).  Here the draw is
+``par.rng.random()`` scaled to 31 bits, unless ``par.choices`` is set: a trace
+or replay then decides (``choices.decide("statistic", p)``), so it can follow
+each branch or reproduce what the kernel chose.  nth: a per-rule counter that
+starts at every-1-packet (iptables' final check) and matches when it wraps
+to 0."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import ParameterProblem
 from pynetfilter.ext.base import Match, Opt, Options, RuleContext
 from pynetfilter.ext.types import parse_uint
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 MODE_RANDOM, MODE_NTH = 0, 1
 _STRTOD = re.compile(
@@ -72,6 +84,19 @@ class Statistic(Match):
         if mode == MODE_NTH and ("every" not in opts or "probability" in opts):
             raise ParameterProblem("--every and --packet (and no --probability) must be given in nth mode")
         return cls(mode, invert, prob, every, packet)
+
+    def mt(self, pkt: Packet, par: Par) -> bool:
+        if self.mode == MODE_RANDOM:
+            if par.choices is not None:
+                hit = bool(par.choices.decide("statistic", self.probability / 0x80000000))
+            else:
+                hit = int(par.rng.random() * 0x80000000) < self.probability
+            return hit != self.invert
+        st = par.rule_state(self)
+        count = st.get("count", self.every - self.packet)
+        count = 0 if count == self.every else count + 1
+        st["count"] = count
+        return (count == 0) != self.invert
 
     def _text(self, prefix: str) -> str:
         bang = "! " if self.invert else ""

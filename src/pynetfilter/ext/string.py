@@ -4,11 +4,15 @@ textsearch algorithm (bm, kmp, fsm) between two offsets."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import KernelRefusal, ParameterProblem
 from pynetfilter.ext.base import CheckContext, Match, Opt, Options, RuleContext
 from pynetfilter.ext.types import parse_uint
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 MAX_PATTERN = 128  # XT_STRING_MAX_PATTERN_SIZE
 ALGO_SIZE = 16  # XT_STRING_MAX_ALGO_NAME_SIZE
@@ -179,6 +183,18 @@ class String(Match):
     def describe(self, numeric: bool) -> str:
         bang = "!" if self.flags & FLAG_INVERT else ""
         return f" STRING match {bang}{fmt_pattern(self.pattern)} ALGO name {self.algo}" + self._tail("", True)
+
+    def mt(self, pkt: Packet, par: Par) -> bool:
+        """string_mt: skb_find_text over the datagram from --from up to (not including) --to."""
+        from pynetfilter.ext._textsearch import find
+        from pynetfilter.packet.wire import to_bytes
+
+        data = to_bytes(pkt)[self.from_offset:self.to_offset]
+        icase = bool(self.flags & FLAG_IGNORECASE)
+        at = find(self.algo, self.pattern, icase, data)
+        # skb_find_text also wants the pattern's length (fsm: 4 bytes a token) to fit the window
+        found = at is not None and at + len(self.pattern) <= self.to_offset - self.from_offset
+        return found != bool(self.flags & FLAG_INVERT)
 
 
 EXTENSION = String

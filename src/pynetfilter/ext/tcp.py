@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import ParameterProblem
 from pynetfilter.ext.base import Match, Opt, Options, RuleContext
 from pynetfilter.ext.types import parse_port_range, parse_uint, service_name
+from pynetfilter.packet.model import IP_OFFSET
+from pynetfilter.packet.model import Tcp as TcpHeader
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 INV_SRCPT, INV_DSTPT, INV_FLAGS, INV_OPTION = 0x01, 0x02, 0x04, 0x08
 
@@ -17,6 +24,28 @@ FLAG_NAMES = (
     ("ALL", 0x3F), ("NONE", 0x00),
 )
 _FLAG_BY_NAME = {n: v for n, v in FLAG_NAMES}
+
+
+def transport_bytes(pkt: Packet) -> bytes:
+    """What skb_header_pointer(skb, thoff, ...) reads when the transport header was not parsed:
+    the IP payload (a later fragment's data, or a truncated/unknown header)."""
+    return pkt.payload
+
+
+def option_walk(buf: bytes, optlen: int) -> Iterator[int]:
+    """The offsets tcp_find_option (and tcpmss) visit in the first *optlen* bytes of *buf*:
+    kinds 0 and 1 are one byte, others skip by their length byte (0 counts as 1).
+
+    The kernel reads a length byte even just past the options (from what follows them in
+    the packet), so *buf* may run on beyond *optlen*.
+    """
+    i = 0
+    while i < optlen:
+        yield i
+        if buf[i] < 2:
+            i += 1
+        else:
+            i += (buf[i + 1] if i + 1 < len(buf) else 0) or 1
 
 
 def parse_flags(text: str) -> int:
@@ -134,6 +163,44 @@ class Tcp(Match):
             else:
                 out += f"{fmt_flags(self.flg_mask)}/{fmt_flags(self.flg_cmp)}"
         return out
+
+    def mt(self, pkt: Packet, par: Par) -> bool:
+        """tcp_mt: later fragments never match (offset 8 bytes is an attack: dropped)."""
+        fragoff = pkt.frag_off & IP_OFFSET
+        if fragoff:
+            if fragoff == 1:
+                par.hotdrop = True
+            return False
+        th = pkt.l4
+        if isinstance(th, TcpHeader):
+            sport, dport, flags, doff = th.sport, th.dport, th.flags, th.doff
+            opts, avail = th.options + pkt.payload[:1], len(th.options)
+        else:
+            raw = transport_bytes(pkt)
+            if len(raw) < 20:  # truncated header
+                par.hotdrop = True
+                return False
+            sport, dport, flags = raw[0] << 8 | raw[1], raw[2] << 8 | raw[3], raw[13]
+            doff, opts = raw[12] >> 4, raw[20:]
+            avail = len(opts)
+        inv = self.invflags
+        if (self.spts[0] <= sport <= self.spts[1]) == bool(inv & INV_SRCPT):
+            return False
+        if (self.dpts[0] <= dport <= self.dpts[1]) == bool(inv & INV_DSTPT):
+            return False
+        if ((flags & self.flg_mask) == self.flg_cmp) == bool(inv & INV_FLAGS):
+            return False
+        if self.option:
+            if doff * 4 < 20:
+                par.hotdrop = True
+                return False
+            optlen = doff * 4 - 20
+            if avail < optlen:  # options run past the packet
+                par.hotdrop = True
+                return False
+            found = any(opts[i] == self.option for i in option_walk(opts, optlen))
+            return found != bool(inv & INV_OPTION)
+        return True
 
 
 EXTENSION = Tcp

@@ -1,4 +1,10 @@
-"""-m time (xt_time): time of day, weekdays, days of the month and a date range."""
+"""-m time (xt_time): time of day, weekdays, days of the month and a date range.
+
+Evaluation uses the engine clock (``par.now``) as the kernel uses the real
+time: UTC epoch seconds, whole seconds.  With --kerneltz (--localtz) the
+kernel shifts by its own timezone (sys_tz, set by the settimeofday() of the
+boot scripts, usually 0 on servers); pynetfilter uses
+``engine.tz_minuteswest`` when the engine has it, else 0 (UTC)."""
 
 from __future__ import annotations
 
@@ -6,11 +12,15 @@ import calendar
 import re
 import time as _time
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import KernelRefusal, ParameterProblem
 from pynetfilter.ext.base import CheckContext, Match, Opt, Options, RuleContext
 from pynetfilter.ext.types import strtoul
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 MAX_DAYTIME = 24 * 60 * 60 - 1
 INT_MAX = 2**31 - 1
@@ -189,6 +199,31 @@ class Time(Match):
     def check(self, ctx: CheckContext) -> None:
         if self.daytime_start > MAX_DAYTIME or self.daytime_stop > MAX_DAYTIME:
             raise KernelRefusal("time: start or stop time greater than 23:59:59 (EDOM)")
+
+    def mt(self, pkt: Packet, par: Par) -> bool:
+        stamp = int(par.now // 1)
+        if self.flags & F_LOCAL_TZ:
+            stamp -= 60 * int(getattr(par.engine, "tz_minuteswest", 0) or 0)
+        if stamp < self.date_start or stamp > self.date_stop:
+            return False
+        daytime = stamp % 86400
+        if self.daytime_start < self.daytime_stop:
+            if daytime < self.daytime_start or daytime > self.daytime_stop:
+                return False
+        else:
+            if self.daytime_start > daytime > self.daytime_stop:
+                return False
+            if self.flags & F_CONTIGUOUS and daytime <= self.daytime_stop:
+                stamp -= 86400  # the early hours belong to the day the period started
+        days = stamp // 86400
+        weekday = (4 + days - 1) % 7 + 1  # 1970-01-01 was a Thursday; Monday is 1
+        if not self.weekdays & (1 << weekday):
+            return False
+        if self.monthdays != ALL_MONTHDAYS:
+            mday = _time.gmtime(days * 86400).tm_mday
+            if not self.monthdays & (1 << mday):
+                return False
+        return True
 
     def save(self) -> str:
         out = ""

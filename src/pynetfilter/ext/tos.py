@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import ParameterProblem
 from pynetfilter.ext.base import Match, Opt, Options, RuleContext
 from pynetfilter.ext.types import strtoul
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
+
 
 # tos_values.c: the names, in the order tos_try_print_symbolic tries them.
 TOS_SYMBOLS: tuple[tuple[str, int], ...] = (
@@ -67,6 +72,10 @@ class Tos(Match):
         out = " tos match" + ("!" if self.invert else "")
         sym = None if numeric else tos_symbol(self.tos_value, self.tos_mask)
         return out + (f" {sym}" if sym is not None else f"0x{self.tos_value:02x}/0x{self.tos_mask:02x}")
+
+
+    def mt(self, pkt: Packet, par: Par) -> bool:
+        return (pkt.tos & self.tos_mask == self.tos_value) != self.invert
 
 
 EXTENSION = Tos

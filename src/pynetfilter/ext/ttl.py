@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import ParameterProblem
 from pynetfilter.ext.base import Match, Opt, Options, RuleContext
 from pynetfilter.ext.types import parse_uint
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
+
 
 EQ, NE, LT, GT = 0, 1, 2, 3  # IPT_TTL_*
 _SAVE = {EQ: " --ttl-eq", NE: " ! --ttl-eq", LT: " --ttl-lt", GT: " --ttl-gt"}
@@ -42,6 +47,17 @@ class Ttl(Match):
 
     def describe(self, numeric: bool) -> str:
         return f" TTL match TTL {_LIST[self.mode]} {self.ttl}"
+
+
+    def mt(self, pkt: Packet, par: Par) -> bool:
+        ttl = pkt.ttl
+        if self.mode == EQ:
+            return ttl == self.ttl
+        if self.mode == NE:
+            return ttl != self.ttl
+        if self.mode == LT:
+            return ttl < self.ttl
+        return ttl > self.ttl
 
 
 EXTENSION = Ttl

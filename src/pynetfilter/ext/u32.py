@@ -4,11 +4,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import KernelRefusal, ParameterProblem
 from pynetfilter.ext.base import CheckContext, Match, Opt, Options, RuleContext
 from pynetfilter.ext.types import strtoul
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
+
 
 MAXSIZE = 10  # XT_U32_MAXSIZE
 AND, LEFTSH, RIGHTSH, AT = 0, 1, 2, 3
@@ -136,6 +141,45 @@ class U32(Match):
 
     def describe(self, numeric: bool) -> str:
         return f" u32{' !' if self.invert else ''}" + fmt_u32(self.tests)
+
+
+    def mt(self, pkt: Packet, par: Par) -> bool:
+        from pynetfilter.packet.wire import to_bytes
+
+        return u32_match(self.tests, to_bytes(pkt)) != self.invert
+
+
+def u32_match(tests: tuple[Test, ...], data: bytes) -> bool:
+    """u32_match_it over the datagram *data* (skb->data is the IP header, skb->len its length).
+
+    Arithmetic is 32-bit unsigned as in C; a word that would be read past the end (or an
+    offset that wraps) makes the tests false (which ``!`` then turns into a match).
+    """
+    size = len(data)
+    for locs, vals in tests:
+        at = 0
+        pos = locs[0][1]
+        if size < 4 or pos > size - 4:
+            return False
+        val = int.from_bytes(data[pos:pos + 4], "big")
+        for op, num in locs[1:]:
+            if op == AND:
+                val &= num
+            elif op == LEFTSH:
+                val = (val << num) & 0xFFFFFFFF
+            elif op == RIGHTSH:
+                val >>= num
+            else:  # "@": move the base by the value so far, read the word *num* bytes on
+                if at + val > 0xFFFFFFFF:
+                    return False
+                at += val
+                pos = num
+                if at + 4 > 0xFFFFFFFF or size < at + 4 or pos > size - at - 4:
+                    return False
+                val = int.from_bytes(data[at + pos:at + pos + 4], "big")
+        if not any(lo <= val <= hi for lo, hi in vals):
+            return False
+    return True
 
 
 EXTENSION = U32

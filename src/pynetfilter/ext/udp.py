@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import ParameterProblem
 from pynetfilter.ext.base import Match, Opt, Options, RuleContext
 from pynetfilter.ext.tcp import print_ports, save_ports
 from pynetfilter.ext.types import service_port
+from pynetfilter.packet.model import IP_OFFSET, Sctp, Tcp
+from pynetfilter.packet.model import Udp as UdpHeader
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.packet.model import Packet
 
 INV_SRCPT, INV_DSTPT = 0x01, 0x02
 _GLIBC_NUM = re.compile(r"\s*([+-]?)([0-9]+)")
@@ -91,6 +97,30 @@ class Udp(Match):
         return (" udp"
                 + print_ports("spt", *self.spts, bool(self.invflags & INV_SRCPT), numeric, "udp")
                 + print_ports("dpt", *self.dpts, bool(self.invflags & INV_DSTPT), numeric, "udp"))
+
+    def mt(self, pkt: Packet, par: Par) -> bool:
+        """udp_mt: later fragments never match; a header cut short drops the packet."""
+        if pkt.frag_off & IP_OFFSET:
+            return False
+        ports = l4_ports(pkt)
+        if ports is None:
+            par.hotdrop = True
+            return False
+        sport, dport = ports
+        return ((self.spts[0] <= sport <= self.spts[1]) != bool(self.invflags & INV_SRCPT)
+                and (self.dpts[0] <= dport <= self.dpts[1]) != bool(self.invflags & INV_DSTPT))
+
+
+def l4_ports(pkt: Packet, need: int = 8) -> tuple[int, int] | None:
+    """The two 16-bit port fields at the transport offset, or None when fewer than *need*
+    bytes are there (skb_header_pointer failing)."""
+    l4 = pkt.l4
+    if isinstance(l4, (Tcp, UdpHeader, Sctp)):
+        return l4.sport, l4.dport
+    raw = pkt.payload
+    if len(raw) < need:
+        return None
+    return raw[0] << 8 | raw[1], raw[2] << 8 | raw[3]
 
 
 EXTENSION = Udp

@@ -90,6 +90,7 @@ class Engine:
         self.conntrack: Any = None
         self.nat: Any = None
         self.defrag: Any = None
+        self.local_defrag: Any = None  # ip_local_deliver's own reassembly
         if self.conntrack_active:
             from pynetfilter.netfilter.conntrack import Conntrack
             from pynetfilter.netfilter.nat import Nat
@@ -172,6 +173,16 @@ class Engine:
         route = self.host.route_input(pkt, iif)
         if route.kind == "local":
             st.in_dev, st.out_dev = iif, None
+            if pkt.is_fragment:
+                # ip_local_deliver reassembles before INPUT (conntrack's defrag did not, or is off).
+                if self.local_defrag is None:
+                    from pynetfilter.netfilter.defrag import Defrag
+
+                    self.local_defrag = Defrag(self)
+                st.hook = Hook.INPUT
+                v = self.local_defrag.hook(pkt, st)
+                if v != NF_ACCEPT:
+                    return self._finish(v, pkt, st, None, ok="local")
             v = self.run_hook(Hook.INPUT, pkt, st)
             return self._finish(v, pkt, st, None, ok="local")
         if route.kind != "forward" or not self.host.ip_forward:
@@ -186,9 +197,13 @@ class Engine:
             return self._finish(v, pkt, st, route.oif)
         return self._postrouting(pkt, st, route.oif, ok="forward")
 
-    def send(self, pkt: Packet, now: float, *, trace: bool = False) -> Outcome:
-        """A locally generated packet (ip_local_out): OUTPUT, re-routing, POSTROUTING."""
-        route = self.host.route_output(pkt)
+    def send(self, pkt: Packet, now: float, *, trace: bool = False, generated: bool = False) -> Outcome:
+        """A locally generated packet (ip_local_out): OUTPUT, re-routing, POSTROUTING.
+
+        *generated*: a packet the kernel itself made (REJECT's reply); its source may be any
+        address (the original's destination), so it is routed by destination only.
+        """
+        route = self._route_out(pkt, generated)
         if route.kind not in ("local", "forward"):
             st = HookState(Hook.OUTPUT, None, None, now, trace, [], [])
             return self._finish(NF_DROP, pkt, st, None, reason=f"no route ({route.kind})")
@@ -199,11 +214,16 @@ class Engine:
         if v != NF_ACCEPT:
             return self._finish(v, pkt, st, route.oif)
         if (pkt.daddr, pkt.meta.mark, pkt.tos) != before:  # ip_route_me_harder
-            route = self.host.route_output(pkt)
+            route = self._route_out(pkt, generated)
             if route.kind not in ("local", "forward"):
                 return self._finish(NF_DROP, pkt, st, None, reason=f"no route ({route.kind})")
             st.out_dev = pkt.meta.oif = route.oif
         return self._postrouting(pkt, st, route.oif, ok="out")
+
+    def _route_out(self, pkt: Packet, generated: bool) -> Any:
+        if generated:
+            return self.host.route_output_addr(pkt.daddr, 0, None, pkt.tos)
+        return self.host.route_output(pkt)
 
     def _postrouting(self, pkt: Packet, st: HookState, oif: str | None, ok: str) -> Outcome:
         st.in_dev, st.out_dev = (st.in_dev if ok == "forward" else None), oif
@@ -224,7 +244,7 @@ class Engine:
         # Packets the kernel generated while this one was processed go out through OUTPUT.
         for ev in list(out.events):
             if ev.kind == "emit" and ev.packet is not None:
-                out.generated.append(self.send(ev.packet, st.now, trace=st.trace))
+                out.generated.append(self.send(ev.packet, st.now, trace=st.trace, generated=True))
         return out
 
 

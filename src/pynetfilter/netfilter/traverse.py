@@ -19,11 +19,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pynetfilter.ext.base import Extension
-from pynetfilter.model.rule import IpMatch, Jump, Verdict
+from pynetfilter.model.rule import ANY_IP, IpMatch, Jump, Verdict
 from pynetfilter.netfilter.par import Event, Par
 from pynetfilter.netfilter.verdicts import NF_ACCEPT, NF_DROP, XT_CONTINUE, XT_RETURN
 
 if TYPE_CHECKING:
+    from pynetfilter.model.rule import Rule
     from pynetfilter.model.ruleset import Chain, Table
     from pynetfilter.packet.model import Packet
 
@@ -62,13 +63,22 @@ def packet_len(pkt: Packet) -> int:
     return length(pkt)
 
 
+def trace_comment(rule: Rule, chain: Chain) -> str:
+    """trace_packet's word for a matched rule: the kernel cannot tell an unconditional rule with a
+    standard verdict (``-j ACCEPT``, ``-j RETURN``) from a chain's tail entry, so it calls it
+    "policy" in a built-in chain and "return" in a user chain (verified against the kernel's TRACE)."""
+    if type(rule.target) is Verdict and not rule.matches and rule.ip == ANY_IP:
+        return "policy" if chain.policy is not None else "return"
+    return "rule"
+
+
 def do_table(table: Table, pkt: Packet, par: Par, trace: bool = False) -> int:
     """Run *pkt* through *table* from the built-in chain of ``par.hook``; return the verdict."""
     chain: Chain = table.chains[par.hook.name]
+    base = chain
     rules = chain.rules
     stack: list[tuple[Chain, int]] = []
     i = 0
-    nbytes = packet_len(pkt)
     in_dev, out_dev = par.in_dev, par.out_dev
     tname = table.name
     while True:
@@ -76,14 +86,18 @@ def do_table(table: Table, pkt: Packet, par: Par, trace: bool = False) -> int:
             # The chain's tail entry: policy of a built-in chain, implicit RETURN of a user chain.
             if chain.policy is not None:
                 chain.packets += 1
-                chain.bytes += nbytes
+                chain.bytes += packet_len(pkt)
                 if trace:
                     par.events.append(Event("trace", f"{tname}:{chain.name}:policy:{len(rules) + 1}"))
                 return _POLICY[chain.policy]
             if trace:
                 par.events.append(Event("trace", f"{tname}:{chain.name}:return:{len(rules) + 1}"))
-            if not stack:  # cannot happen from a hook, kept for safety
-                return NF_ACCEPT
+            if not stack:
+                # Reached by -g with nothing to return to: the kernel's underflow, the built-in
+                # chain's policy (counted, and its verdict applies).
+                chain = base
+                rules, i = chain.rules, len(chain.rules)
+                continue
             chain, i = stack.pop()
             rules = chain.rules
             continue
@@ -101,10 +115,11 @@ def do_table(table: Table, pkt: Packet, par: Par, trace: bool = False) -> int:
             return NF_DROP
         if not matched:
             continue
+        # skb->len now: a target earlier in the table may have grown the packet (TCPMSS).
         rule.packets += 1
-        rule.bytes += nbytes
+        rule.bytes += packet_len(pkt)
         if trace:
-            par.events.append(Event("trace", f"{tname}:{chain.name}:rule:{i}"))
+            par.events.append(Event("trace", f"{tname}:{chain.name}:{trace_comment(rule, chain)}:{i}"))
         t = rule.target
         if t is None:
             continue
@@ -129,7 +144,9 @@ def do_table(table: Table, pkt: Packet, par: Par, trace: bool = False) -> int:
                 chain, i = stack.pop()
                 rules = chain.rules
                 continue
-            # RETURN from a built-in chain: the policy decides.
-            i = len(rules)
+            # RETURN with nothing to return to (a built-in chain, or a chain reached by -g):
+            # the built-in chain's policy decides.
+            chain = base
+            rules, i = chain.rules, len(chain.rules)
             continue
         return v

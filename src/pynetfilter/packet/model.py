@@ -100,6 +100,13 @@ class Meta:
     src_mac: bytes | None = None  # Ethernet source, for -m mac
     nfqueue: int | None = None
     trace: bool = False  # TRACE target was hit
+    # The link-layer header as received (Ethernet: dst, src, type), for LOG's MAC= field.
+    mac_header: bytes | None = None
+    # The L4 checksum is the pseudo-header sum the device is to finish (skb CHECKSUM_PARTIAL: locally
+    # generated, or from a veth peer); the CHECKSUM target and REJECT's RST depend on it.
+    csum_partial: bool = False
+    # The conntrack template a raw-table CT target attached (the ext.CT.Ct instance: zone, helper, ...).
+    ct_template: Any = None
 
 
 @dataclass(slots=True)
@@ -120,6 +127,13 @@ class Packet:
     check: int = 0
     tot_len: int = 0  # as parsed from the wire; wire.to_bytes recomputes it
     meta: Meta = field(default_factory=Meta)
+    # What the transport checksum covers but the object does not hold (the rest of a fragmented
+    # or ICMP-embedded datagram), or the error in a wrong checksum, as a ones'-complement sum;
+    # wire.to_bytes adds it back, which is what the kernel's incremental checksum updates do.
+    csum_residual: int = 0
+    # An ICMP-embedded datagram cut inside its transport header: l4 holds the fields present
+    # (ports at least), payload the raw header bytes; to_bytes writes the fields back over them.
+    l4_partial: bool = False
 
     @property
     def fragment_offset(self) -> int:

@@ -42,6 +42,13 @@ IPS_OFFLOAD = 1 << 14
 IP_CT_DIR_ORIGINAL = 0
 IP_CT_DIR_REPLY = 1
 
+# Zones (include/uapi/linux/netfilter/nf_conntrack_zones_common.h): a zone applies to the
+# original direction, the reply direction or both; NF_CT_FLAG_MARK takes the id from skb->mark.
+NF_CT_ZONE_DIR_ORIG = 1 << IP_CT_DIR_ORIGINAL
+NF_CT_ZONE_DIR_REPL = 1 << IP_CT_DIR_REPLY
+NF_CT_DEFAULT_ZONE_DIR = NF_CT_ZONE_DIR_ORIG | NF_CT_ZONE_DIR_REPL
+NF_CT_FLAG_MARK = 1
+
 
 @dataclass(frozen=True, slots=True)
 class Tuple:
@@ -75,6 +82,8 @@ class Conn:
     bytes: list[int] = field(default_factory=lambda: [0, 0])
     proto: dict[str, Any] = field(default_factory=dict)  # protocol state: TCP state, windows, ...
     labels: int = 0
+    zone_dir: int = NF_CT_DEFAULT_ZONE_DIR  # directions the zone id applies to
+    zone_flags: int = 0  # NF_CT_FLAG_MARK on a template (CT --zone mark)
 
     @property
     def confirmed(self) -> bool:
@@ -82,3 +91,22 @@ class Conn:
 
     def tuple_of(self, direction: int) -> Tuple:
         return self.orig if direction == IP_CT_DIR_ORIGINAL else self.reply
+
+    @property
+    def is_template(self) -> bool:
+        return bool(self.status & IPS_TEMPLATE)
+
+    def zone_id(self, direction: int) -> int:
+        """nf_ct_zone_id: the zone id a tuple of *direction* is keyed with (0 where it does not apply)."""
+        return self.zone if self.zone_dir & (1 << direction) else 0
+
+
+_NO_TUPLE = Tuple(0, 0, 0)
+
+
+def template(zone: int = 0, zone_dir: int = NF_CT_DEFAULT_ZONE_DIR, zone_flags: int = 0,
+             helper: str | None = None) -> Conn:
+    """A conntrack template (what -j CT attaches in the raw table): set as ``pkt.meta.ct`` with
+    ctinfo IP_CT_NEW, conntrack takes the zone (and helper) from it for the new entry."""
+    return Conn(_NO_TUPLE, _NO_TUPLE, zone=zone, status=IPS_TEMPLATE | IPS_CONFIRMED, helper=helper,
+                zone_dir=zone_dir, zone_flags=zone_flags)

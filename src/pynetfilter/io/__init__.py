@@ -1,0 +1,5 @@
+"""Reading and writing captures."""
+
+from pynetfilter.io.pcap import PcapError, Reader, Record, Writer, read, write
+
+__all__ = ["PcapError", "Reader", "Record", "Writer", "read", "write"]

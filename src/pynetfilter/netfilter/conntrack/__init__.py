@@ -1,0 +1,255 @@
+"""Connection tracking as the kernel does it (nf_conntrack_core.c: nf_conntrack_in, confirm).
+
+Theory of operation.  :meth:`Conntrack.in_hook` runs at PREROUTING and OUTPUT (priority
+-200).  A packet already carrying a connection (looped back, or a REJECT reply attached to
+the one it answers) keeps it; NOTRACK gives IP_CT_UNTRACKED; a CT template (``-j CT
+--zone``) gives the zone.  ICMP errors are looked at first (RELATED or INVALID, see
+:mod:`.icmp`).  Otherwise the packet's tuple is looked up in the table: a hit in the
+original direction is ESTABLISHED once a reply was seen (else NEW), a hit in the reply
+direction is ESTABLISHED_REPLY, a miss makes a new unconfirmed entry (NEW) that lives on the
+packet only.  The protocol tracker (:mod:`.tcp`, :mod:`.udp`, :mod:`.icmp`, generic) then
+validates the packet and renews the entry's timeout; a packet it rejects gets no connection
+(INVALID, ``ct=None``; the reason is counted in :attr:`Conntrack.invalid`).  TCP may ask for
+a closed connection to be reopened: the old entry is deleted and the lookup repeated.
+SEEN_REPLY is set after the tracker ran on the first reply.  :meth:`confirm` at the end of
+INPUT and POSTROUTING inserts the new entry into the table (the expiry becomes absolute on
+the engine clock then); a tuple already used makes the kernel drop the packet.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from pynetfilter.netfilter.conntrack import icmp, tcp, udp
+from pynetfilter.netfilter.conntrack.entry import (
+    IP_CT_DIR_ORIGINAL,
+    IP_CT_DIR_REPLY,
+    IP_CT_ESTABLISHED,
+    IP_CT_ESTABLISHED_REPLY,
+    IP_CT_NEW,
+    IP_CT_RELATED,
+    IP_CT_UNTRACKED,
+    IPS_CONFIRMED,
+    IPS_DYING,
+    IPS_EXPECTED,
+    IPS_FIXED_TIMEOUT,
+    IPS_SEEN_REPLY,
+    NF_CT_DEFAULT_ZONE_DIR,
+    NF_CT_FLAG_MARK,
+    NF_CT_ZONE_DIR_ORIG,
+    NF_CT_ZONE_DIR_REPL,
+    Conn,
+    Tuple,
+)
+from pynetfilter.netfilter.conntrack.listing import listing as _listing
+from pynetfilter.netfilter.conntrack.table import DEFAULT_ZONE, Table, Zone
+from pynetfilter.netfilter.par import Event
+from pynetfilter.netfilter.verdicts import NF_ACCEPT, NF_DROP
+from pynetfilter.packet.model import IPPROTO_ICMP, Packet, Tcp
+
+__all__ = ["Conntrack", "Zone", "DEFAULT_ZONE"]
+
+Tracker = Callable[["Conntrack", Conn, Packet, int, float], tuple[int, str]]
+_TRACKERS: dict[int, Tracker] = {6: tcp.packet, 17: udp.packet, 136: udp.packet, IPPROTO_ICMP: icmp.packet}
+
+
+def packet_length(pkt: Packet) -> int:
+    """skb->len: the IP datagram's length (the accounting unit)."""
+    try:
+        from pynetfilter.packet.wire import length
+    except ImportError:
+        l4 = pkt.l4
+        hdr = 0 if l4 is None else (l4.doff * 4 if isinstance(l4, Tcp) else 8)
+        return pkt.ihl * 4 + hdr + len(pkt.payload)
+    return int(length(pkt))
+
+
+class Conntrack:
+    """The connection tracking table of one network namespace and its hooks."""
+
+    def __init__(self, engine: Any = None, *, acct: bool | None = None) -> None:
+        self.engine = engine
+        self.table = Table()
+        self.next_id = 1
+        # nf_conntrack_acct: off by default; connbytes forces it on (xt_connbytes checkentry).
+        self.acct = _ruleset_uses(engine, "connbytes") if acct is None else acct
+        self.stats: Counter[str] = Counter()  # /proc/net/stat/nf_conntrack's names
+        self.invalid: Counter[str] = Counter()  # why packets were INVALID
+
+    # --- the hooks --------------------------------------------------------------------
+
+    def in_hook(self, pkt: Packet, st: Any) -> int:
+        """nf_conntrack_in: attach (conn, ctinfo) to the packet."""
+        meta = pkt.meta
+        tmpl: Any = meta.ct
+        if tmpl is not None:
+            if not tmpl.is_template:
+                return NF_ACCEPT  # already tracked
+            meta.ct = None
+        elif meta.untracked or meta.ctinfo == IP_CT_UNTRACKED:
+            meta.ctinfo = IP_CT_UNTRACKED
+            return NF_ACCEPT
+        else:
+            tmpl = meta.ct_template  # -j CT's template (pynetfilter.ext.CT.Ct)
+        meta.ct_template = None
+        meta.ctinfo = IP_CT_ESTABLISHED
+        now = st.now
+        zone = self._zone(tmpl, pkt)
+        if pkt.later_fragment:
+            return self._invalid(pkt, st, "fragment")
+        if pkt.proto == IPPROTO_ICMP:
+            ret, conn, ctinfo, why = icmp.error(self, pkt, zone, now)
+            if ret != NF_ACCEPT:
+                self.stats["error"] += 1
+                return self._invalid(pkt, st, why)
+            if conn is not None:
+                meta.ct, meta.ctinfo = conn, ctinfo
+                return NF_ACCEPT
+        t = icmp.pkt_tuple(pkt)
+        if t is None:
+            return self._invalid(pkt, st, "failed to get tuple")
+        tracker = _TRACKERS.get(pkt.proto, icmp.generic_packet)
+        while True:
+            conn, ctinfo = self._resolve(t, zone, tmpl, pkt, now)
+            if conn is None:
+                return self._invalid(pkt, st, "tuple cannot be inverted")
+            ret, why = tracker(self, conn, pkt, ctinfo, now)
+            if ret == tcp.REPEAT:
+                continue
+            break
+        if ret != NF_ACCEPT:
+            return self._invalid(pkt, st, why)
+        if why and st is not None and getattr(st, "trace", False):
+            st.events.append(Event("note", f"conntrack: {why}"))
+        if ctinfo == IP_CT_ESTABLISHED_REPLY:
+            conn.status |= IPS_SEEN_REPLY
+        meta.ct, meta.ctinfo = conn, ctinfo
+        return NF_ACCEPT
+
+    def confirm(self, pkt: Packet, st: Any) -> int:
+        """nf_conntrack_confirm: a new connection's first packet leaves: insert the entry."""
+        conn = pkt.meta.ct
+        if conn is None or conn.status & IPS_CONFIRMED:
+            return NF_ACCEPT
+        if pkt.meta.ctinfo >= IP_CT_ESTABLISHED_REPLY:  # only the original direction confirms
+            return NF_ACCEPT
+        now = st.now
+        conn.timeout += now  # relative until now: timeouts count from confirmation
+        conn.status |= IPS_CONFIRMED
+        if conn.status & IPS_DYING or not self.table.insert(conn, now):
+            self.stats["insert_failed"] += 1
+            self.stats["drop"] += 1
+            pkt.meta.ct = None
+            return NF_DROP
+        self.stats["insert"] += 1
+        return NF_ACCEPT
+
+    # --- what trackers call -----------------------------------------------------------
+
+    def refresh(self, conn: Conn, ctinfo: int, pkt: Packet, timeout: float, now: float) -> None:
+        """nf_ct_refresh_acct: renew the timeout (relative while unconfirmed) and count the packet."""
+        if not conn.status & IPS_FIXED_TIMEOUT:
+            conn.timeout = now + timeout if conn.status & IPS_CONFIRMED else timeout
+        self.account(conn, ctinfo, pkt)
+
+    def account(self, conn: Conn, ctinfo: int, pkt: Packet) -> None:
+        d = IP_CT_DIR_ORIGINAL if ctinfo < IP_CT_ESTABLISHED_REPLY else IP_CT_DIR_REPLY
+        conn.packets[d] += 1
+        conn.bytes[d] += packet_length(pkt)
+
+    def kill(self, conn: Conn) -> None:
+        """nf_ct_kill: the entry goes now (an unconfirmed one can no longer be confirmed)."""
+        conn.status |= IPS_DYING
+        self.table.remove(conn)
+
+    def count(self, stat: str) -> None:
+        self.stats[stat] += 1
+
+    # --- queries ---------------------------------------------------------------------
+
+    def find(self, t: Tuple, zone: Zone = DEFAULT_ZONE, now: float | None = None) -> tuple[Conn, int] | None:
+        """The live entry with tuple *t* in *zone* and the direction *t* is, or None."""
+        return self.table.find(t, zone, now)
+
+    def lookup(self, t: Tuple, zone: int | Zone = 0, now: float | None = None) -> Conn | None:
+        """The live entry with tuple *t* (either direction) in *zone*, or None."""
+        hit = self.table.find(t, zone if isinstance(zone, Zone) else Zone(zone), now)
+        return hit[0] if hit else None
+
+    def tuple_taken(self, t: Tuple, ignored: Conn, now: float | None = None) -> bool:
+        """nf_conntrack_tuple_taken (for NAT's unique tuple choice)."""
+        return self.table.taken(t, Zone(ignored.zone, ignored.zone_dir), ignored, now)
+
+    def entries(self, now: float | None = None) -> list[Conn]:
+        """Live confirmed entries, oldest first (the kernel dumps in hash order)."""
+        if now is not None:
+            self.table.expire(now)
+        return list(self.table)
+
+    def listing(self, now: float, *, extended: bool = False) -> str:
+        """``conntrack -L`` output at time *now*."""
+        return _listing(self.entries(now), now, extended=extended, acct=self.acct)
+
+    def add(self, conn: Conn) -> None:
+        """Insert a confirmed entry as it is (a loaded state); ids stay unique."""
+        conn.status |= IPS_CONFIRMED
+        self.table.insert(conn, float("-inf"))
+        self.next_id = max(self.next_id, conn.id + 1)
+
+    # --- internals -------------------------------------------------------------------
+
+    def _zone(self, tmpl: Any, pkt: Packet) -> Zone:
+        """nf_ct_zone_tmpl: the template's zone, or the mark's low 16 bits for CT --zone mark."""
+        if tmpl is None:
+            return DEFAULT_ZONE
+        if isinstance(tmpl, Conn):
+            zid = pkt.meta.mark & 0xFFFF if tmpl.zone_flags & NF_CT_FLAG_MARK else tmpl.zone
+            return Zone(zid, tmpl.zone_dir)
+        # xt_CT: --zone-orig/--zone-reply restrict the zone to one direction, else both.
+        zdir = (NF_CT_ZONE_DIR_ORIG if tmpl.flags & 0x4 else 0) | (
+            NF_CT_ZONE_DIR_REPL if tmpl.flags & 0x8 else 0)
+        return Zone(tmpl.zone_for(pkt), zdir or NF_CT_DEFAULT_ZONE_DIR)
+
+    def _resolve(self, t: Tuple, zone: Zone, tmpl: Conn | None, pkt: Packet,
+                 now: float) -> tuple[Conn | None, int]:
+        """resolve_normal_ct: the entry and ctinfo for tuple *t*, a new unconfirmed one on a miss."""
+        hit = self.table.find(t, zone, now)
+        if hit is None:
+            reply = icmp.invert(t)
+            if reply is None:
+                return None, 0
+            conn = Conn(t, reply, zone=zone.id, zone_dir=zone.dir, id=self.next_id)
+            if tmpl is not None:
+                conn.helper = tmpl.helper or None
+            self.next_id += 1
+            self.stats["new"] += 1
+            return conn, IP_CT_NEW
+        conn, direction = hit
+        self.stats["found"] += 1
+        if direction == IP_CT_DIR_REPLY:
+            return conn, IP_CT_ESTABLISHED_REPLY
+        if conn.status & IPS_SEEN_REPLY:
+            return conn, IP_CT_ESTABLISHED
+        return conn, IP_CT_RELATED if conn.status & IPS_EXPECTED else IP_CT_NEW
+
+    def _invalid(self, pkt: Packet, st: Any, why: str) -> int:
+        pkt.meta.ct, pkt.meta.ctinfo = None, IP_CT_ESTABLISHED
+        self.stats["invalid"] += 1
+        self.invalid[why] += 1
+        if st is not None and getattr(st, "trace", False):
+            st.events.append(Event("note", f"conntrack: INVALID: {why}"))
+        return NF_ACCEPT
+
+
+def _ruleset_uses(engine: Any, name: str) -> bool:
+    rs = getattr(engine, "ruleset", None)
+    if rs is None:
+        return False
+    for table in rs.tables.values():
+        for chain in table.chains.values():
+            for r in chain.rules:
+                if any(getattr(m, "name", "") == name for m in r.matches):
+                    return True
+    return False

@@ -1,0 +1,418 @@
+"""The host a ruleset runs on: interfaces, addresses, routes, and the kernel's routing decisions.
+
+Theory of operation.  A :class:`Host` holds what ``ip -j addr show`` and ``ip
+-j route show table all`` print (or the small file format of
+:mod:`pynetfilter.netfilter.hostfile`) and answers the questions netfilter's
+callers ask the IPv4 routing code:
+
+* :meth:`Host.route_input` is ip_route_input: martian checks, the fib lookup,
+  local delivery (local and broadcast routes, joined multicast), forwarding
+  out of an interface, or the error a failing route type gives;
+* :meth:`Host.route_output` is ip_route_output_key: the source the kernel
+  picks, local delivery over ``lo``, or out of an interface;
+* :meth:`Host.addr_type` is inet_dev_addr_type (what -m addrtype sees);
+* :meth:`Host.source_address` is inet_select_addr on the route's next hop
+  (MASQUERADE's choice).
+
+The fib is looked up as the kernel does without ``ip rule`` additions: the
+local and main tables share one trie (longest prefix over both, local routes
+first on an equal prefix), then the default table; other tables are kept but
+not consulted.  Route order inside a prefix follows the kernel's alias order:
+TOS, then metric.  A :class:`Route`'s ``kind`` is the pipeline's disposition:
+"local", "forward" (leaves through ``oif``, also for locally generated
+packets), or the failure ("unreachable", "blackhole", "prohibit", "martian":
+martian addresses and failed source validation, rp_filter included);
+``type`` is the fib's RTN type and ``error`` the errno that ``ip route get``
+reports for a failure.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pynetfilter.errors import PynfError
+
+if TYPE_CHECKING:
+    from pynetfilter.packet.model import Packet
+
+# Route scopes (rtnetlink.h) and the names ip(8) prints for them.
+SCOPE = {"global": 0, "universe": 0, "site": 200, "link": 253, "host": 254, "nowhere": 255}
+# Route types whose lookup is an error (fib_props[].error) and the errno ip route get reports.
+ERRORS = {"blackhole": "EINVAL", "unreachable": "EHOSTUNREACH", "prohibit": "EACCES", "throw": "EAGAIN",
+          "nat": "EINVAL", "xresolve": "EINVAL"}
+LOOPBACK_NET, MCAST_NET, ZERO_NET = 0x7F000000, 0xE0000000, 0x00000000
+LBCAST = 0xFFFFFFFF
+ALL_HOSTS = 0xE0000001  # 224.0.0.1, joined by every IPv4 interface that is up (ip_mc_up)
+IPTOS_RT_MASK = 0x1C
+
+
+class HostError(PynfError):
+    """A host description (ip -j output or host file) that cannot be read."""
+
+
+def ip4(text: str) -> int:
+    try:
+        return int(ipaddress.IPv4Address(text))
+    except ValueError:
+        raise HostError(f'bad IPv4 address "{text}"') from None
+
+
+def fmt4(addr: int) -> str:
+    return str(ipaddress.IPv4Address(addr))
+
+
+def _mask(plen: int) -> int:
+    return (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF if plen else 0
+
+
+def _is_loopback(a: int) -> bool:
+    return a >> 24 == 127
+
+
+def _is_multicast(a: int) -> bool:
+    return a >> 28 == 0xE
+
+
+def _is_zeronet(a: int) -> bool:
+    # ipv4_is_zeronet: only 0.0.0.0 itself since 0.0.0.0/8 became ordinary unicast (Linux 5.3).
+    return a == 0
+
+
+@dataclass(slots=True)
+class Ifaddr:
+    """struct in_ifaddr: one IPv4 address of an interface, in the kernel's list order."""
+
+    local: int
+    prefixlen: int
+    broadcast: int = 0
+    scope: int = 0
+    secondary: bool = False
+
+    def covers(self, addr: int) -> bool:
+        """inet_ifa_match: *addr* is in this address's subnet."""
+        m = _mask(self.prefixlen)
+        return (addr & m) == (self.local & m)
+
+
+@dataclass(slots=True)
+class Interface:
+    name: str
+    index: int
+    mtu: int = 1500
+    mac: bytes | None = None
+    group: int = 0
+    up: bool = True
+    loopback: bool = False
+    ifaddrs: list[Ifaddr] = field(default_factory=list)
+    mcast: set[int] = field(default_factory=set)  # joined groups besides 224.0.0.1
+
+    @property
+    def addresses(self) -> list[tuple[int, int, int]]:
+        """(address, prefix length, broadcast) of every IPv4 address, primaries and secondaries."""
+        return [(a.local, a.prefixlen, a.broadcast) for a in self.ifaddrs]
+
+
+@dataclass(slots=True)
+class FibEntry:
+    """One route (fib_alias + fib_info with a single next hop)."""
+
+    dst: int
+    plen: int
+    type: str = "unicast"
+    dev: str | None = None
+    gateway: int | None = None
+    prefsrc: int | None = None
+    scope: int = 0
+    metric: int = 0
+    table: str = "main"
+    tos: int = 0
+    dead: bool = False
+
+    def covers(self, addr: int) -> bool:
+        return (addr & _mask(self.plen)) == self.dst
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A routing decision: ``kind`` for the pipeline, the rest as ``ip route get`` shows it."""
+
+    kind: str  # local, forward, unreachable, blackhole, prohibit, martian
+    oif: str | None = None
+    gateway: int | None = None
+    src: int | None = None  # the preferred source (output), as ip route get's "src"
+    table: str | None = None
+    type: str = "unicast"  # RTN type: unicast, local, broadcast, multicast, or the failing type
+    error: str | None = None  # errno name of a failure (EHOSTUNREACH, ENETUNREACH, EINVAL, EACCES)
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def _fail(kind: str, error: str, reason: str, rtype: str | None = None) -> Route:
+    return Route(kind, type=rtype or kind, error=error, reason=reason)
+
+
+class Host:
+    def __init__(self, interfaces: list[Interface], routes: list[FibEntry], *, ip_forward: bool = True,
+                 rp_filter: int = 0) -> None:
+        self.ip_forward = ip_forward
+        self.rp_filter = rp_filter  # max(all, dev) of net.ipv4.conf.*.rp_filter, as IN_DEV_RPFILTER
+        self.interfaces = {i.name: i for i in interfaces}
+        self.by_index = {i.index: i for i in interfaces}
+        self.routes = [r for r in routes if not r.dead]
+        # One trie for local and main (fib_trie's merged tables), then the default table.
+        key = _alias_order
+        self._main = sorted((r for r in self.routes if r.table in ("local", "main")), key=key)
+        self._default = sorted((r for r in self.routes if r.table == "default"), key=key)
+        self._local = sorted((r for r in self.routes if r.table == "local"), key=key)
+        self.custom_local_routes = any(r.table == "local" and r.type == "local" and r.plen < 32
+                                       and not (r.dev == "lo" and r.dst == LOOPBACK_NET) for r in self.routes)
+
+    # --- construction -----------------------------------------------------------
+
+    @classmethod
+    def from_iproute(cls, addr_json: str, route_json: str, *, ip_forward: bool = True,
+                     rp_filter: int = 0) -> Host:
+        """From ``ip -j addr show`` and ``ip -j route show table all`` output."""
+        from pynetfilter.netfilter.hostfile import parse_addr_json, parse_route_json
+
+        return cls(parse_addr_json(_load(addr_json, "ip -j addr")),
+                   parse_route_json(_load(route_json, "ip -j route")), ip_forward=ip_forward,
+                   rp_filter=rp_filter)
+
+    @classmethod
+    def from_file(cls, text: str) -> Host:
+        """From the hand-written host file format (see pynetfilter.netfilter.hostfile)."""
+        from pynetfilter.netfilter.hostfile import parse_host_file
+
+        return parse_host_file(text)
+
+    # --- look-ups ---------------------------------------------------------------
+
+    def iface_by_index(self, i: int) -> Interface | None:
+        return self.by_index.get(i)
+
+    def _dev_of_addr(self, addr: int) -> Interface | None:
+        """__ip_dev_find: the interface holding *addr* (up or not)."""
+        for dev in self.interfaces.values():
+            if any(a.local == addr for a in dev.ifaddrs):
+                return dev
+        r = self._table_lookup(self._local, addr, 0, None)
+        if isinstance(r, FibEntry) and r.type == "local" and r.dev:
+            return self.interfaces.get(r.dev)
+        return None
+
+    def _table_lookup(self, table: list[FibEntry], daddr: int, tos: int, oif: str | None) -> FibEntry | str:
+        """fib_table_lookup: the first usable alias by prefix length; an errno name, or "" if none."""
+        for r in table:
+            if not r.covers(daddr) or (r.tos and r.tos != tos & IPTOS_RT_MASK):
+                continue
+            if r.type in ERRORS:
+                return ERRORS[r.type]
+            if oif is not None and r.dev != oif:
+                continue  # fib_lookup_good_nhc: the next hop must use the requested device
+            return r
+        return ""
+
+    def fib_lookup(self, daddr: int, tos: int = 0, oif: str | None = None) -> FibEntry | str:
+        """fib_lookup without custom rules: main (with local merged), then default."""
+        res = self._table_lookup(self._main, daddr, tos, oif)
+        if isinstance(res, FibEntry):
+            return res
+        if res in ("", "EAGAIN"):  # no match, or a throw route: the default table's rule is next
+            res = self._table_lookup(self._default, daddr, tos, oif)
+            if isinstance(res, FibEntry):
+                return res
+        return "ENETUNREACH" if res in ("", "EAGAIN") else res
+
+    def _validate_source(self, saddr: int, daddr: int, tos: int, oif: str | None, dev: str) -> str | None:
+        """fib_validate_source: None if acceptable, else the errno name."""
+        rpf = self.rp_filter
+        # The fast path: without rp_filter only "is the source one of ours" is checked, unless the
+        # packet leaves where it came in (a redirect case) or local routes were added by hand.
+        if not rpf and dev != oif and not self.custom_local_routes:
+            return "EINVAL" if self._dev_of_addr(saddr) is not None else None
+        res = self.fib_lookup(saddr, tos)
+        if isinstance(res, str):
+            return "EINVAL" if rpf else None
+        if res.type != "unicast":
+            return "EINVAL"
+        if res.dev == dev:
+            return None
+        if not self.interfaces[dev].ifaddrs:
+            return "EINVAL" if rpf else None
+        return "EINVAL" if rpf == 1 else None
+
+    def route_input(self, pkt: Packet, iif: str) -> Route:
+        """ip_route_input: what happens to *pkt* arriving on *iif* after PREROUTING."""
+        if iif not in self.interfaces:
+            raise HostError(f'no interface "{iif}" on this host')
+        return self.route_input_addr(pkt.daddr, pkt.saddr, iif, pkt.tos)
+
+    def route_input_addr(self, daddr: int, saddr: int, iif: str, tos: int = 0) -> Route:
+        dev = self.interfaces[iif]
+        if _is_multicast(daddr):
+            joined = dev.up and (daddr == ALL_HOSTS or daddr in dev.mcast)
+            if not joined or _is_multicast(saddr) or saddr == LBCAST:
+                return _fail("martian", "EINVAL", "multicast not joined", "multicast")
+            if not _is_zeronet(saddr) and self._validate_source(saddr, daddr, tos, None, iif):
+                return _fail("martian", "EINVAL", "martian source", "multicast")
+            return Route("local", "lo", type="multicast")
+        if _is_multicast(saddr) or saddr == LBCAST:
+            return _fail("martian", "EINVAL", "martian source")
+        if daddr == LBCAST or (saddr == 0 and daddr == 0):
+            return self._broadcast_in(saddr, daddr, tos, iif)
+        if _is_zeronet(saddr):
+            return _fail("martian", "EINVAL", "martian source")
+        if _is_zeronet(daddr):
+            return _fail("martian", "EINVAL", "martian destination")
+        if _is_loopback(daddr):
+            return _fail("martian", "EINVAL", "martian destination")
+        if _is_loopback(saddr):
+            return _fail("martian", "EINVAL", "martian source")
+        res = self.fib_lookup(daddr, tos)
+        if isinstance(res, str):
+            if not self.ip_forward:
+                res = "EHOSTUNREACH"
+            return _fail(_KIND_OF_ERROR.get(res, "unreachable"), res, "no route")
+        if res.type == "broadcast":
+            return self._broadcast_in(saddr, daddr, tos, iif)
+        if res.type == "local":
+            err = self._validate_source(saddr, daddr, tos, None, iif)
+            if err:
+                return _fail("martian", err, "martian source")
+            return Route("local", "lo", src=None, table=res.table, type="local")
+        if not self.ip_forward:
+            return _fail("unreachable", "EHOSTUNREACH", "forwarding disabled")
+        if res.type != "unicast":
+            return _fail("martian", "EINVAL", "martian destination", res.type)
+        err = self._validate_source(saddr, daddr, tos, res.dev, iif)
+        if err:
+            return _fail("martian", err, "martian source")
+        return Route("forward", res.dev, res.gateway, table=res.table)
+
+    def _broadcast_in(self, saddr: int, daddr: int, tos: int, iif: str) -> Route:
+        if not _is_zeronet(saddr):
+            err = self._validate_source(saddr, 0, tos, None, iif)
+            if err:
+                return _fail("martian", err, "martian source", "broadcast")
+        return Route("local", "lo", type="broadcast")
+
+    def route_output(self, pkt: Packet) -> Route:
+        """ip_route_output_key for a locally generated *pkt* (saddr 0: the kernel picks the source)."""
+        return self.route_output_addr(pkt.daddr, pkt.saddr, pkt.meta.oif, pkt.tos)
+
+    def route_output_addr(self, daddr: int, saddr: int = 0, oif: str | None = None, tos: int = 0) -> Route:
+        dev: Interface | None = None
+        if saddr:
+            if _is_multicast(saddr) or saddr == LBCAST or _is_zeronet(saddr):
+                return _fail("martian", "EINVAL", "bad source")
+            found = self._dev_of_addr(saddr)
+            if found is None:
+                return _fail("unreachable", "ENETUNREACH", "source is not a local address")
+            if oif is None and (_is_multicast(daddr) or daddr == LBCAST):
+                return self._make_output(daddr, saddr, found, None)
+        if oif is not None:
+            dev = self.interfaces.get(oif)
+            if dev is None:
+                return _fail("unreachable", "ENODEV", f'no interface "{oif}"')
+            if not dev.up:
+                return _fail("unreachable", "ENETUNREACH", "interface down")
+            if (daddr & 0xFFFFFF00) == MCAST_NET or daddr == LBCAST:
+                return self._make_output(daddr, saddr or self.select_addr(dev, 0, SCOPE["link"]), dev, None)
+            if not saddr and _is_multicast(daddr):
+                saddr = self.select_addr(dev, 0, 0)
+        if not daddr:
+            src = saddr or LOOPBACK_NET + 1
+            return Route("local", "lo", src=src, type="local")
+        res = self.fib_lookup(daddr, tos, oif)
+        if isinstance(res, str):
+            if dev is not None:  # "the destination is on link" when an interface was given
+                return self._make_output(daddr, saddr or self.select_addr(dev, 0, SCOPE["link"]), dev, None)
+            return _fail(_KIND_OF_ERROR.get(res, "unreachable"), res, "no route")
+        if res.type == "local":
+            src = saddr or res.prefsrc or daddr
+            return Route("local", "lo", src=src, table=res.table, type="local")
+        out = self.interfaces.get(res.dev or "")
+        if out is None:
+            return _fail("unreachable", "ENETUNREACH", "route without a device")
+        if not saddr:
+            saddr = res.prefsrc or self.select_addr(out, res.gateway or 0, res.scope)
+        return self._make_output(daddr, saddr, out, res)
+
+    def _make_output(self, daddr: int, saddr: int, dev: Interface, res: FibEntry | None) -> Route:
+        """__mkroute_output: the route type from the destination, local delivery over lo."""
+        if _is_loopback(saddr) and not dev.loopback:
+            return _fail("martian", "EINVAL", "loopback source out of a non-loopback device")
+        rtype = res.type if res is not None else "unicast"
+        if daddr == LBCAST:
+            rtype = "broadcast"
+        elif _is_multicast(daddr):
+            rtype = "multicast"
+        elif _is_zeronet(daddr):
+            return _fail("martian", "EINVAL", "zero destination")
+        gw = res.gateway if res is not None and rtype not in ("broadcast", "multicast") else None
+        table = res.table if res is not None else None
+        kind = "local" if dev.loopback else "forward"
+        return Route(kind, dev.name, gw, src=saddr, table=table, type=rtype)
+
+    def select_addr(self, dev: Interface, dst: int, scope: int) -> int:
+        """inet_select_addr: a primary address of *dev* within *scope* (on *dst*'s subnet if
+        possible), else any interface's non-link-scope primary address."""
+        addr = 0
+        for a in dev.ifaddrs:
+            if a.secondary or min(a.scope, SCOPE["host"]) > scope:
+                continue
+            if not dst or a.covers(dst):
+                return a.local
+            addr = addr or a.local
+        if addr:
+            return addr
+        for other in self.interfaces.values():  # in the kernel's device list order, lo first
+            for a in other.ifaddrs:
+                if not a.secondary and a.scope != SCOPE["link"] and min(a.scope, SCOPE["host"]) <= scope:
+                    return a.local
+        return 0
+
+    def source_address(self, oif: str, daddr: int) -> int:
+        """MASQUERADE's source: inet_select_addr(oif, next hop, universe); 0 if there is none."""
+        dev = self.interfaces.get(oif)
+        if dev is None:
+            return 0
+        res = self.fib_lookup(daddr, 0, oif)
+        nexthop = res.gateway if isinstance(res, FibEntry) and res.gateway else daddr
+        return self.select_addr(dev, nexthop, 0)
+
+    def addr_type(self, addr: int, dev: str | None = None) -> str:
+        """inet_dev_addr_type: the RTN name xt_addrtype tests (limit-iface: the route must use *dev*)."""
+        if _is_zeronet(addr) or addr == LBCAST:
+            return "BROADCAST"
+        if _is_multicast(addr):
+            return "MULTICAST"
+        # The local table shares the main table's trie, so both are searched here.
+        res = self._table_lookup(self._main, addr, 0, None)
+        if isinstance(res, FibEntry) and (dev is None or res.dev == dev):
+            return res.type.upper()
+        return "UNICAST"
+
+
+_KIND_OF_ERROR = {"EINVAL": "blackhole", "EACCES": "prohibit", "EHOSTUNREACH": "unreachable",
+                  "ENETUNREACH": "unreachable"}
+
+
+def _alias_order(r: FibEntry) -> tuple[int, int, int, int]:
+    # Longest prefix first; on a prefix, local-table aliases first (tb_id 255 > 254), then TOS
+    # (a TOS-specific route before the TOS-0 one), then metric.
+    return (-r.plen, 0 if r.table == "local" else 1, -r.tos, r.metric)
+
+
+def _load(text: str, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise HostError(f"{what}: not JSON ({e.msg} at line {e.lineno})") from None

@@ -1,0 +1,268 @@
+"""NAT as the kernel does it (nf_nat_core.c, nf_nat_proto.c): bindings per connection, manips per packet.
+
+Theory of operation.  NAT hangs off conntrack.  The nat hook functions run at
+PREROUTING/OUTPUT (priority -100, the destination side) and INPUT/POSTROUTING
+(100, the source side).  For a connection's first packet (ctinfo NEW, or a
+RELATED non-ICMP packet) whose entry has no binding for this side yet, the
+nat table is consulted; a NAT target calls :meth:`Nat.setup_info`, which
+picks the new tuple (:mod:`nat_tuple`), rewrites the entry's reply tuple and
+sets IPS_SRC_NAT/IPS_DST_NAT; a table that sets nothing leaves the null
+binding (the identity, except that a clashing source port is still moved).
+Either way the side is then marked done (IPS_*_NAT_DONE), so the table is
+never consulted again for that connection.
+
+Every packet of the connection, either direction, is then rewritten to look
+like the inverse of the other direction's tuple: the original direction gets
+the new addresses, replies get the old ones back.  ICMP errors about a
+connection (RELATED) are translated as a whole: the embedded header with the
+other direction's tuple, the outer header like a reply.  Only fields change
+here; ``packet.wire.to_bytes`` recomputes the checksums.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pynetfilter.model.tables import Hook
+from pynetfilter.netfilter.conntrack.entry import (
+    IP_CT_DIR_ORIGINAL,
+    IP_CT_DIR_REPLY,
+    IP_CT_IS_REPLY,
+    IP_CT_NEW,
+    IP_CT_RELATED,
+    IP_CT_RELATED_REPLY,
+    IPS_DST_NAT,
+    IPS_DST_NAT_DONE,
+    IPS_SRC_NAT,
+    IPS_SRC_NAT_DONE,
+    Conn,
+    Tuple,
+)
+from pynetfilter.netfilter.nat_tuple import (
+    ICMP_INVERT,
+    MANIP_DST,
+    MANIP_SRC,
+    PORT_PROTOS,
+    NatRange,
+    get_unique_tuple,
+    invert,
+)
+from pynetfilter.netfilter.par import Event
+from pynetfilter.netfilter.verdicts import NF_ACCEPT, NF_DROP
+from pynetfilter.packet.model import IPPROTO_ICMP, Icmp, Packet
+
+if TYPE_CHECKING:
+    from pynetfilter.netfilter.par import Par
+    from pynetfilter.netfilter.pipeline import Engine, HookState
+
+IPS_NAT_MASK = IPS_SRC_NAT | IPS_DST_NAT
+IPS_NAT_DONE_MASK = IPS_SRC_NAT_DONE | IPS_DST_NAT_DONE
+ICMP_REDIRECT = 5
+
+__all__ = ["MANIP_DST", "MANIP_SRC", "Nat", "NatRange", "hook2manip"]
+
+
+def hook2manip(hook: Hook) -> int:
+    """HOOK2MANIP: the source side after routing (POSTROUTING, INPUT), else the destination."""
+    return MANIP_SRC if hook in (Hook.POSTROUTING, Hook.INPUT) else MANIP_DST
+
+
+def initialized(ct: Conn, manip: int) -> bool:
+    """nf_nat_initialized: has this side of the connection got its binding?"""
+    return bool(ct.status & (IPS_SRC_NAT_DONE if manip == MANIP_SRC else IPS_DST_NAT_DONE))
+
+
+def _dir(ctinfo: int) -> int:
+    return IP_CT_DIR_REPLY if ctinfo >= IP_CT_IS_REPLY else IP_CT_DIR_ORIGINAL
+
+
+def _fmt(t: Tuple) -> str:
+    from pynetfilter.ext.types import fmt_ipv4
+
+    if t.proto == IPPROTO_ICMP:
+        return f"{fmt_ipv4(t.src)}->{fmt_ipv4(t.dst)} id {t.sport}"
+    return f"{fmt_ipv4(t.src)}:{t.sport}->{fmt_ipv4(t.dst)}:{t.dport}"
+
+
+def manip_pkt(pkt: Packet, target: Tuple, manip: int) -> None:
+    """nf_nat_ipv4_manip_pkt: one side (source or destination) of *pkt* becomes *target*'s."""
+    l4 = pkt.l4
+    if l4 is None and target.proto in PORT_PROTOS and len(pkt.payload) >= 4 and not pkt.later_fragment:
+        # An embedded datagram cut short inside its transport header: the ports are raw bytes.
+        at = 0 if manip == MANIP_SRC else 2
+        port = target.sport if manip == MANIP_SRC else target.dport
+        pkt.payload = pkt.payload[:at] + port.to_bytes(2, "big") + pkt.payload[at + 2:]
+    elif l4 is not None and not pkt.later_fragment:
+        if target.proto in PORT_PROTOS and hasattr(l4, "sport"):
+            if manip == MANIP_SRC:
+                l4.sport = target.sport  # type: ignore[union-attr]
+            else:
+                l4.dport = target.dport  # type: ignore[union-attr]
+        elif target.proto == IPPROTO_ICMP and isinstance(l4, Icmp) and l4.type in ICMP_INVERT:
+            # Only queries carry an id; the "unused" word of an error is left alone.
+            l4.rest = (target.sport << 16) | (l4.rest & 0xFFFF)
+    if manip == MANIP_SRC:
+        pkt.saddr = target.src
+    else:
+        pkt.daddr = target.dst
+
+
+class Nat:
+    """The NAT engine of one network namespace: bindings live on conntrack entries."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        # nf_nat_bysource: original source (zone, proto, addr, port) -> connections, newest first.
+        self.bysource: dict[tuple[int, int, int, int], list[Conn]] = {}
+
+    # --- the hook function (nf_nat_ipv4_fn / nf_nat_inet_fn) -------------------------------
+
+    def hook(self, pkt: Packet, st: HookState) -> int:
+        ct = pkt.meta.ct
+        if ct is None or pkt.meta.untracked or ct.is_template:
+            return NF_ACCEPT
+        ctinfo = pkt.meta.ctinfo
+        manip = hook2manip(st.hook)
+        if ctinfo in (IP_CT_RELATED, IP_CT_RELATED_REPLY) and pkt.proto == IPPROTO_ICMP:
+            return NF_ACCEPT if self.icmp_reply_translation(pkt, ct, ctinfo, st.hook) else NF_DROP
+        if ctinfo in (IP_CT_NEW, IP_CT_RELATED, IP_CT_RELATED_REPLY):
+            if not initialized(ct, manip):
+                # The nat table is consulted for a connection's first packet only.
+                v = self.engine.run_table("nat", pkt, st)
+                if v != NF_ACCEPT:
+                    return v
+                if not initialized(ct, manip):
+                    self.null_binding(ct, st.hook, st.now)
+            elif self._oif_changed(st, ct, ctinfo):
+                return self._kill(ct, st)
+        elif self._oif_changed(st, ct, ctinfo):
+            return self._kill(ct, st)
+        return self.nat_packet(pkt, ct, ctinfo, manip)
+
+    def _oif_changed(self, st: HookState, ct: Conn, ctinfo: int) -> bool:
+        """nf_nat_oif_changed: a masqueraded connection whose route now leaves elsewhere."""
+        masq = ct.proto.get("nat_masq_oif")
+        return (masq is not None and st.hook == Hook.POSTROUTING and _dir(ctinfo) == IP_CT_DIR_ORIGINAL
+                and masq != st.out_dev)
+
+    def _kill(self, ct: Conn, st: HookState) -> int:
+        self._table().remove(ct)  # nf_ct_kill_acct
+        self.forget(ct)
+        st.events.append(Event("note", f"nat: masqueraded {_fmt(ct.orig)} now leaves by {st.out_dev}:"
+                                       " connection killed"))
+        return NF_DROP
+
+    # --- bindings (nf_nat_setup_info) ----------------------------------------------------------
+
+    def setup_info(self, ct: Conn, rng: NatRange, manip: int, *, now: float, rand: Any = None,
+                   choices: Any = None, par: Par | None = None) -> int:
+        if ct.confirmed:
+            return NF_ACCEPT
+        if initialized(ct, manip):
+            return NF_DROP  # the kernel WARNs: a binding is set up once
+        curr = invert(ct.reply)
+        zone = ct.zone
+        new = get_unique_tuple(
+            curr, rng, ct, manip,
+            used=lambda t: self.used_tuple(t, ct, now),
+            bysource=lambda t: self._bysource(t, zone, now),
+            rand=rand if rand is not None else self.engine.rng,
+            choices=choices if choices is not None else self.engine.choices,
+        )
+        if new != curr:
+            ct.reply = invert(new)  # nf_conntrack_alter_reply: replies are recognised by it
+            ct.status |= IPS_SRC_NAT if manip == MANIP_SRC else IPS_DST_NAT
+            if par is not None:
+                what = "SNAT" if manip == MANIP_SRC else "DNAT"
+                par.log(f"nat: {what} {_fmt(curr)} to {_fmt(new)}", kind="note")
+        if manip == MANIP_SRC:
+            key = (zone, ct.orig.proto, ct.orig.src, ct.orig.sport)
+            self.bysource.setdefault(key, []).insert(0, ct)
+            ct.status |= IPS_SRC_NAT_DONE
+        else:
+            ct.status |= IPS_DST_NAT_DONE
+        return NF_ACCEPT
+
+    def null_binding(self, ct: Conn, hook: Hook, now: float) -> int:
+        """nf_nat_alloc_null_binding: this side stays as it is (the reply tuple's address)."""
+        manip = hook2manip(hook)
+        ip = ct.reply.dst if manip == MANIP_SRC else ct.reply.src
+        from pynetfilter.ext._nat import MAP_IPS
+
+        return self.setup_info(ct, NatRange(MAP_IPS, ip, ip), manip, now=now)
+
+    def from_target(self, pkt: Packet, par: Par, rng: NatRange, manip: int) -> int:
+        """What a NAT target does with its range: set up this side of the packet's connection."""
+        ct = pkt.meta.ct
+        if ct is None or pkt.meta.untracked:
+            return NF_ACCEPT
+        return self.setup_info(ct, rng, manip, now=par.now, rand=par.rng, choices=par.choices, par=par)
+
+    # --- tuple bookkeeping -----------------------------------------------------------------
+
+    def used_tuple(self, t: Tuple, ct: Conn, now: float) -> bool:
+        """nf_nat_used_tuple: would *t*'s reply clash with another confirmed connection?"""
+        from pynetfilter.netfilter.conntrack.table import Zone
+
+        hit = self._table().find(invert(t), Zone(ct.zone, ct.zone_dir), now)
+        if hit is None or hit[0] is ct:
+            return False
+        other = hit[0]
+        # The same flow (packets of one socket racing each other): conntrack resolves it at confirm.
+        return not (other.orig == ct.orig and other.zone == ct.zone)
+
+    def _table(self) -> Any:
+        return self.engine.conntrack.table
+
+    def _bysource(self, t: Tuple, zone: int, now: float) -> list[Tuple]:
+        """find_appropriate_src's candidates: the translated sources other live connections got."""
+        key = (zone, t.proto, t.src, t.sport)
+        conns = self.bysource.get(key)
+        if not conns:
+            return []
+        alive = [c for c in conns if c.timeout > now and c.confirmed]
+        self.bysource[key] = alive
+        return [invert(c.reply) for c in alive]
+
+    def forget(self, ct: Conn) -> None:
+        """nf_nat_cleanup_conntrack: a destroyed connection leaves the bysource table."""
+        key = (ct.zone, ct.orig.proto, ct.orig.src, ct.orig.sport)
+        conns = self.bysource.get(key)
+        if conns and ct in conns:
+            conns.remove(ct)
+
+    # --- per-packet manips (nf_nat_packet, nf_nat_icmp_reply_translation) ----------------
+
+    def nat_packet(self, pkt: Packet, ct: Conn, ctinfo: int, manip: int) -> int:
+        direction = _dir(ctinfo)
+        statusbit = IPS_SRC_NAT if manip == MANIP_SRC else IPS_DST_NAT
+        if direction == IP_CT_DIR_REPLY:
+            statusbit ^= IPS_NAT_MASK
+        if ct.status & statusbit:
+            # Look like the inverse of the other direction.
+            manip_pkt(pkt, invert(ct.tuple_of(1 - direction)), manip)
+        return NF_ACCEPT
+
+    def icmp_reply_translation(self, pkt: Packet, ct: Conn, ctinfo: int, hook: Hook) -> bool:
+        icmp = pkt.l4
+        if not isinstance(icmp, Icmp):
+            return False  # truncated ICMP header: the kernel's writable check fails
+        # A redirect about a translated connection would let the peers bypass us.
+        if icmp.type == ICMP_REDIRECT and (ct.status & IPS_NAT_DONE_MASK != IPS_NAT_DONE_MASK
+                                           or ct.status & IPS_NAT_MASK):
+            return False
+        manip = hook2manip(hook)
+        direction = _dir(ctinfo)
+        statusbit = IPS_SRC_NAT if manip == MANIP_SRC else IPS_DST_NAT
+        if direction == IP_CT_DIR_REPLY:
+            statusbit ^= IPS_NAT_MASK
+        if not ct.status & statusbit:
+            return True
+        other = ct.tuple_of(1 - direction)
+        inner = icmp.inner
+        if inner is None:
+            return False
+        manip_pkt(inner, other, MANIP_DST if manip == MANIP_SRC else MANIP_SRC)
+        target = invert(other)
+        manip_pkt(pkt, Tuple(target.src, target.dst, IPPROTO_ICMP, target.sport, target.dport), manip)
+        return True
