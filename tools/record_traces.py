@@ -147,8 +147,9 @@ def record_case(name: str, case: dict, outdir: Path) -> None:
             lines = _kmsg_lines(fd)
         finally:
             os.close(fd)
+        # The packet's own lines: its port outside the [...] of an ICMP error that quotes it.
         mine = [m.group(0) for m in map(LINE.search, lines)
-                if m and f"SPT={case['sport']} " in m.group(0)]
+                if m and f"SPT={case['sport']} " in m.group(0).split("[", 1)[0]]
         if not mine:
             raise RuntimeError(f"{name}: no TRACE lines (is nf_log_ipv4 bound for AF_INET?)")
         words = ["-p", case["proto"], "--sport", str(case["sport"]), "-d", case["dst"], "--dport",
@@ -161,7 +162,8 @@ def record_case(name: str, case: dict, outdir: Path) -> None:
         d.mkdir(parents=True, exist_ok=True)
         (d / "rules").write_text(case["rules"])
         (d / "addrs.json").write_text(sh(["ip", "-n", ns["router"], "-j", "addr", "show"]).stdout)
-        (d / "routes.json").write_text(sh(["ip", "-n", ns["router"], "-j", "route", "show", "table", "all"]).stdout)
+        routes = sh(["ip", "-n", ns["router"], "-j", "route", "show", "table", "all"]).stdout
+        (d / "routes.json").write_text(routes)
         (d / "case.json").write_text(json.dumps({"words": words, "kernel": mine}, indent=1) + "\n")
         print(f"trace {name}: {len(mine)} lines")
     finally:

@@ -143,11 +143,16 @@ class Engine:
 
     # --- running tables and hooks --------------------------------------------
 
+    def new_par(self, name: str, pkt: Packet, st: HookState) -> Par:
+        """The Par for one traversal of table *name* (pynf trace's engine gives it an event list that
+        renders each TRACE line the moment the rule matches, as the kernel logs it)."""
+        return Par(st.hook, name, st.in_dev, st.out_dev, st.now, self.rng, self,
+                   fragoff=pkt.fragment_offset, thoff=pkt.ihl * 4, choices=self.choices)
+
     def run_table(self, name: str, pkt: Packet, st: HookState) -> int:
         """Traverse table *name* at ``st.hook``; events and the path step are recorded in *st*."""
         table = self.ruleset.tables[name]
-        par = Par(st.hook, name, st.in_dev, st.out_dev, st.now, self.rng, self,
-                  fragoff=pkt.fragment_offset, thoff=pkt.ihl * 4, choices=self.choices)
+        par = self.new_par(name, pkt, st)
         verdict = do_table(table, pkt, par, trace=st.trace)
         st.events.extend(par.events)
         st.path.append(f"{st.hook.name}:{name}:{_vname(verdict)}")

@@ -119,19 +119,10 @@ class TracingEngine(Engine):
         self.steps: list[Step] = []
         self.depth = 0
 
-    def run_table(self, name: str, pkt: Packet, st: Any) -> int:
-        from pynetfilter.netfilter.log import format_line
-
-        before = len(st.events)
-        verdict = super().run_table(name, pkt, st)
-        for ev in st.events[before:]:
-            if ev.kind != "trace":
-                continue
-            table, chain, comment, num = ev.text.rsplit(":", 3)
-            line = format_line(pkt, f"TRACE: {ev.text} ", TRACE_LOG_FLAGS, st.in_dev, st.out_dev)
-            self.steps.append(Step(self.depth, st.hook.name, table, chain, comment, int(num), st.in_dev,
-                                   st.out_dev, line.rstrip()))
-        return verdict
+    def new_par(self, name: str, pkt: Packet, st: Any) -> Par:
+        par = super().new_par(name, pkt, st)
+        par.events = _StepRecorder(self, pkt, st)
+        return par
 
     def _finish(self, *args: Any, **kwargs: Any) -> Outcome:
         # Packets the kernel generates (REJECT replies) are sent from here: their steps get depth 1.
@@ -140,6 +131,26 @@ class TracingEngine(Engine):
             return super()._finish(*args, **kwargs)
         finally:
             self.depth -= 1
+
+
+class _StepRecorder(list):  # type: ignore[type-arg]
+    """Par.events that renders a trace event as it is appended: the packet as the rule saw it
+    (the kernel logs before the target runs, so a MARK shows from the next line on)."""
+
+    def __init__(self, engine: TracingEngine, pkt: Packet, st: Any) -> None:
+        super().__init__()
+        self.engine, self.pkt, self.st = engine, pkt, st
+
+    def append(self, ev: Any) -> None:
+        if ev.kind == "trace":
+            from pynetfilter.netfilter.log import format_line
+
+            st = self.st
+            table, chain, comment, num = ev.text.rsplit(":", 3)
+            line = format_line(self.pkt, f"TRACE: {ev.text} ", TRACE_LOG_FLAGS, st.in_dev, st.out_dev)
+            self.engine.steps.append(Step(self.engine.depth, st.hook.name, table, chain, comment, int(num),
+                                          st.in_dev, st.out_dev, line.rstrip()))
+        super().append(ev)
 
 
 def rule_locator(ruleset: Ruleset) -> Callable[[Par], str]:
