@@ -215,6 +215,17 @@ send_icmp("{S}", icmp(0, 0, 0x4321 << 16 | 1, b"unasked"))
 send_icmp("{S}", icmp(13, 0, 0x4322 << 16 | 1, bytes(12)))
 send_icmp("{S}", icmp(30, 0, 0, b"")); time.sleep(0.3)
 """, "an unasked echo reply and an unknown type (INVALID), a timestamp request (tracked)"),
+    "tcp_stray_ack": ("c", f"""
+send_tcp("{S}", tcp_seg("{C}", "{S}", 40600, 7000, 5000, 9000, 0x18, data=b"stray")); time.sleep(0.3)
+""", "a data segment of no connection: picked up (loose=1), the RST answer deletes the entry"),
+    "tcp_unanswered_midstream": ("s", f"""
+send_tcp("{C}", tcp_seg("{S}", "{C}", 40700, 7202, 5000, 9000, 0x18, data=b"lost")); time.sleep(0.3)
+""", "the server sends a segment of no connection that the client drops: ESTABLISHED, unreplied, 300 s"),
+    "other_protocols": ("c", f"""
+for proto, body in ((99, b"proto99"), (47, bytes(4) + b"gre0")):
+    socket.socket(socket.AF_INET, socket.SOCK_RAW, proto).sendto(body, ("{S}", 0))
+time.sleep(0.2)
+""", "protocols without a tracker of their own (generic: 600 s) and GRE version 0"),
     "tcp_from_server": ("s", f"""
 import socket
 s = socket.create_connection(("{C}", 7200)); s.sendall(b"out"); s.recv(100); s.close(); time.sleep(0.3)
@@ -266,8 +277,13 @@ def record(out: Path) -> None:
         sh("ip", "addr", "add", f"{S_ADDR}/24", "dev", "s0", ns=ns)
         sh("ip", "link", "set", "c0", "up", ns=nc)
         sh("ip", "link", "set", "s0", "up", ns=ns)
+        sh("iptables-legacy", "-A", "INPUT", "-p", "tcp", "--dport", "7202", "-j", "DROP", ns=nc)
         procs.append(start(ns, SERVER))
         procs.append(start(nc, CLIENT_LISTENER))
+        # The server's host model, for `pynf replay` of the captures.
+        (out / "server-addrs.json").write_text(sh("ip", "-j", "addr", "show", ns=ns))
+        (out / "server-routes.json").write_text(sh("ip", "-j", "route", "show", "table", "all", ns=ns))
+        (out / "server.rules").write_text(RULES)
         flows = {}
         for name, (who, code, what) in FLOWS.items():
             flows[name] = run_flow(out, name, who, code, what, nc, ns)
@@ -314,8 +330,8 @@ def run_flow(out: Path, name: str, who: str, code: str, what: str, nc: str, ns: 
     time.sleep(0.2)
     dump.send_signal(signal.SIGINT)
     dump.wait(timeout=10)
-    return {"what": what, "actor": who, "acct": acct, "listed_at": (t0 + t1) / 2, "rules_loaded_at": loaded_at,
-            "conntrack": listing.splitlines(), "counters": counters}
+    return {"what": what, "actor": who, "acct": acct, "listed_at": (t0 + t1) / 2,
+            "rules_loaded_at": loaded_at, "conntrack": listing.splitlines(), "counters": counters}
 
 
 def main() -> int:

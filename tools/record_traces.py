@@ -25,7 +25,8 @@ SEND = {
     "udp": "import socket,sys; s=socket.socket(2,2); s.bind(('',int(sys.argv[2]))); "
            "s.sendto(b'pynf', (sys.argv[1], int(sys.argv[3])))",
     "tcp": "import socket,sys; s=socket.socket(2,1); s.bind(('',int(sys.argv[2]))); s.setblocking(False)\n"
-           "try: s.connect((sys.argv[1], int(sys.argv[3])))\nexcept OSError: pass\nimport time; time.sleep(0.2)",
+           "try: s.connect((sys.argv[1], int(sys.argv[3])))\nexcept OSError: pass\n"
+           "import time; time.sleep(0.2)",
 }
 
 FILTER_GOTO = """*filter
@@ -58,8 +59,9 @@ CASES: dict[str, dict] = {
         "from": "client", "proto": "tcp", "dst": "10.233.1.1", "sport": 40002, "dport": 81,
     },
     "mangle-mark-return": {
-        "rules": RAW + "COMMIT\n*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n"
-                 ":OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -p udp -j MARK --set-mark 0x1\n"
+        "rules": RAW + "COMMIT\n*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n"
+                 ":FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n"
+                 "-A PREROUTING -p udp -j MARK --set-mark 0x1\n"
                  "-A FORWARD -m mark --mark 0x1 -j RETURN\n-A FORWARD -j ACCEPT\nCOMMIT\n"
                  "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
                  "-A FORWARD -m mark --mark 0x1 -j DROP\nCOMMIT\n",
@@ -77,9 +79,16 @@ CASES: dict[str, dict] = {
         "rules": RAW + "COMMIT\n*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
                  ":POSTROUTING ACCEPT [0:0]\n-A OUTPUT -p udp --dport 9997 -j DNAT --to-destination :9996\n"
                  "COMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
-                 ":OUT - [0:0]\n-A OUTPUT -o r1 -j OUT\n-A OUT -p udp --dport 9996 -j RETURN\n-A OUT -j DROP\n"
+                 ":OUT - [0:0]\n-A OUTPUT -o r1 -j OUT\n-A OUT -p udp --dport 9996 -j RETURN\n"
+                 "-A OUT -j DROP\n"
                  "COMMIT\n",
         "from": "router", "proto": "udp", "dst": "10.233.2.2", "sport": 40005, "dport": 9997,
+    },
+    "output-dnat-reroute": {
+        "rules": RAW + "COMMIT\n*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+                 ":POSTROUTING ACCEPT [0:0]\n-A OUTPUT -d 10.233.2.2/32 -p udp -j DNAT --to-destination "
+                 "10.233.1.2\n-A POSTROUTING -o r0 -p udp -j ACCEPT\nCOMMIT\n",
+        "from": "router", "proto": "udp", "dst": "10.233.2.2", "sport": 40007, "dport": 9995,
     },
     "kube-statistic": {
         "rules": RAW + "COMMIT\n*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
@@ -139,8 +148,8 @@ def record_case(name: str, case: dict, outdir: Path) -> None:
             os.lseek(fd, 0, os.SEEK_END)
             Path("/proc/sys/net/netfilter/nf_log_all_netns").write_text("1")
             try:
-                sh(["ip", "netns", "exec", ns[case["from"]], "python3", "-c", SEND[case["proto"]], case["dst"],
-                    str(case["sport"]), str(case["dport"])])
+                sh(["ip", "netns", "exec", ns[case["from"]], "python3", "-c", SEND[case["proto"]],
+                    case["dst"], str(case["sport"]), str(case["dport"])])
                 time.sleep(0.3)
             finally:
                 Path("/proc/sys/net/netfilter/nf_log_all_netns").write_text(old)

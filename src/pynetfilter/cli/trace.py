@@ -83,7 +83,7 @@ def cmd_trace(argv: list[str]) -> int:
         else:
             host = minimal_host(tp)
         where = ""
-        for name in (tp.iif, tp.packet.meta.oif):
+        for name in (tp.iif, tp.packet.meta.bound_dev):
             if name is not None and name not in host.interfaces:
                 raise ParameterProblem(f'no interface "{name}" on this host')
         pkt = tp.packet

@@ -5,20 +5,17 @@ Theory of operation.  A :class:`Host` holds what ``ip -j addr show`` and ``ip
 :mod:`pynetfilter.netfilter.hostfile`) and answers the questions netfilter's
 callers ask the IPv4 routing code:
 
-* :meth:`Host.route_input` is ip_route_input: martian checks, the fib lookup,
-  local delivery (local and broadcast routes, joined multicast), forwarding
-  out of an interface, or the error a failing route type gives;
-* :meth:`Host.route_output` is ip_route_output_key: the source the kernel
-  picks, local delivery over ``lo``, or out of an interface;
-* :meth:`Host.addr_type` is inet_dev_addr_type (what -m addrtype sees);
-* :meth:`Host.source_address` is inet_select_addr on the route's next hop
-  (MASQUERADE's choice).
+* ``route_input`` is ip_route_input: martian checks, the fib lookup, local
+  delivery (local, broadcast, joined multicast), forwarding, or the error;
+* ``route_output`` is ip_route_output_key: the source picked, local delivery
+  over ``lo``, or out of an interface;
+* ``addr_type`` is inet_dev_addr_type (-m addrtype), ``source_address`` is
+  inet_select_addr on the route's next hop (MASQUERADE).
 
 The fib is looked up as the kernel does without ``ip rule`` additions: the
 local and main tables share one trie (longest prefix over both, local routes
 first on an equal prefix), then the default table; other tables are kept but
-not consulted.  Route order inside a prefix follows the kernel's alias order:
-TOS, then metric.  A :class:`Route`'s ``kind`` is the pipeline's disposition:
+not consulted; inside a prefix, TOS then metric.  A Route's ``kind`` is the pipeline's disposition:
 "local", "forward" (leaves through ``oif``, also for locally generated
 packets), or the failure ("unreachable", "blackhole", "prohibit", "martian":
 martian addresses and failed source validation, rp_filter included);
@@ -29,9 +26,8 @@ reports for a failure.
 from __future__ import annotations
 
 import ipaddress
-import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pynetfilter.errors import PynfError
 
@@ -76,9 +72,8 @@ def _is_multicast(a: int) -> bool:
     return a >> 28 == 0xE
 
 
-def _is_zeronet(a: int) -> bool:
-    # ipv4_is_zeronet: only 0.0.0.0 itself since 0.0.0.0/8 became ordinary unicast (Linux 5.3).
-    return a == 0
+# ipv4_is_zeronet as routing uses it now: only 0.0.0.0 (0.0.0.0/8 became ordinary unicast, Linux 5.3).
+_is_zeronet = (0).__eq__
 
 
 @dataclass(slots=True)
@@ -181,8 +176,7 @@ class Host:
         """From ``ip -j addr show`` and ``ip -j route show table all`` output."""
         from pynetfilter.netfilter.hostfile import parse_addr_json, parse_route_json
 
-        return cls(parse_addr_json(_load(addr_json, "ip -j addr")),
-                   parse_route_json(_load(route_json, "ip -j route")), ip_forward=ip_forward,
+        return cls(parse_addr_json(addr_json), parse_route_json(route_json), ip_forward=ip_forward,
                    rp_filter=rp_filter)
 
     @classmethod
@@ -267,14 +261,10 @@ class Host:
             return _fail("martian", "EINVAL", "martian source")
         if daddr == LBCAST or (saddr == 0 and daddr == 0):
             return self._broadcast_in(saddr, daddr, tos, iif)
-        if _is_zeronet(saddr):
+        if _is_zeronet(saddr) or _is_loopback(saddr) and not _is_loopback(daddr):
             return _fail("martian", "EINVAL", "martian source")
-        if _is_zeronet(daddr):
+        if _is_zeronet(daddr) or _is_loopback(daddr):
             return _fail("martian", "EINVAL", "martian destination")
-        if _is_loopback(daddr):
-            return _fail("martian", "EINVAL", "martian destination")
-        if _is_loopback(saddr):
-            return _fail("martian", "EINVAL", "martian source")
         res = self.fib_lookup(daddr, tos)
         if isinstance(res, str):
             if not self.ip_forward:
@@ -304,8 +294,8 @@ class Host:
         return Route("local", "lo", type="broadcast")
 
     def route_output(self, pkt: Packet) -> Route:
-        """ip_route_output_key for a locally generated *pkt* (saddr 0: the kernel picks the source)."""
-        return self.route_output_addr(pkt.daddr, pkt.saddr, pkt.meta.oif, pkt.tos)
+        """ip_route_output_key for a local *pkt* (saddr 0: the kernel picks; bound_dev: SO_BINDTODEVICE)."""
+        return self.route_output_addr(pkt.daddr, pkt.saddr, pkt.meta.bound_dev, pkt.tos)
 
     def route_output_addr(self, daddr: int, saddr: int = 0, oif: str | None = None, tos: int = 0) -> Route:
         dev: Interface | None = None
@@ -401,18 +391,10 @@ class Host:
         return "UNICAST"
 
 
-_KIND_OF_ERROR = {"EINVAL": "blackhole", "EACCES": "prohibit", "EHOSTUNREACH": "unreachable",
-                  "ENETUNREACH": "unreachable"}
+_KIND_OF_ERROR = {"EINVAL": "blackhole", "EACCES": "prohibit", "EHOSTUNREACH": "unreachable"}
 
 
 def _alias_order(r: FibEntry) -> tuple[int, int, int, int]:
     # Longest prefix first; on a prefix, local-table aliases first (tb_id 255 > 254), then TOS
     # (a TOS-specific route before the TOS-0 one), then metric.
     return (-r.plen, 0 if r.table == "local" else 1, -r.tos, r.metric)
-
-
-def _load(text: str, what: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise HostError(f"{what}: not JSON ({e.msg} at line {e.lineno})") from None

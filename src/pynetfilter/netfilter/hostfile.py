@@ -20,6 +20,7 @@ broadcast, blackhole, unreachable, prohibit or throw; TABLE is main
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pynetfilter.netfilter.host import (
@@ -77,7 +78,15 @@ def _prefix(text: str) -> tuple[int, int]:
 # --- ip -j output -----------------------------------------------------------------
 
 
-def parse_addr_json(data: Any) -> list[Interface]:
+def _load(text: str, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise HostError(f"{what}: not JSON ({e.msg} at line {e.lineno})") from None
+
+
+def parse_addr_json(text: str) -> list[Interface]:
+    data = _load(text, "ip -j addr")
     if not isinstance(data, list):
         raise HostError("ip -j addr: expected a JSON list of interfaces")
     out = []
@@ -107,7 +116,8 @@ def _is_ipv6(e: dict[str, Any]) -> bool:
     return any(":" in str(e.get(k, "")) for k in ("dst", "gateway", "prefsrc")) or "pref" in e
 
 
-def parse_route_json(data: Any) -> list[FibEntry]:
+def parse_route_json(text: str) -> list[FibEntry]:
+    data = _load(text, "ip -j route")
     if not isinstance(data, list):
         raise HostError("ip -j route: expected a JSON list of routes")
     out = []

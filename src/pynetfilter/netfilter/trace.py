@@ -11,10 +11,11 @@ Random choices.  Where the kernel draws a random number (``-m statistic --mode
 random``), the match calls :func:`decide`; with ``par.choices`` set it asks
 that object instead of drawing.  The choices protocol is one method::
 
-    choices.decide(kind: str, probability: Fraction, par: Par) -> bool
+    choices.decide(kind: str, probability: Fraction | float, par: Par | None = None) -> bool
 
 (True: the event of that probability happens, e.g. the statistic match's draw
-is below its threshold).  :func:`explore` runs the packet once per outcome of
+is below its threshold; a float probability is taken exactly, and
+statistic's p/2^31 is exact as a float).  :func:`explore` runs the packet once per outcome of
 every choice met (depth first, each time on a fresh Engine so conntrack and
 per-rule state do not leak between branches) and gives each branch its exact
 probability: a kube-proxy Service with three endpoints yields three branches
@@ -66,12 +67,15 @@ class Decision:
 class Explorer:
     """A ``choices`` object that follows a forced prefix of outcomes, then takes each event."""
 
-    def __init__(self, forced: list[bool], locate: Callable[[Par], str]) -> None:
+    def __init__(self, forced: list[bool], locate: Callable[[Par | None], str]) -> None:
         self.forced = forced
         self.locate = locate
+        self.current: Callable[[], Par | None] = lambda: None  # the Par in use when none is passed
         self.made: list[Decision] = []
 
-    def decide(self, kind: str, probability: Fraction, par: Par) -> bool:
+    def decide(self, kind: str, probability: Fraction | float, par: Par | None = None) -> bool:
+        probability = Fraction(probability)
+        par = par if par is not None else self.current()
         i = len(self.made)
         if probability <= 0 or probability >= 1:
             taken = probability >= 1
@@ -122,6 +126,7 @@ class TracingEngine(Engine):
     def new_par(self, name: str, pkt: Packet, st: Any) -> Par:
         par = super().new_par(name, pkt, st)
         par.events = _StepRecorder(self, pkt, st)
+        self.current_par: Par | None = par  # traversals do not nest while a match runs
         return par
 
     def _finish(self, *args: Any, **kwargs: Any) -> Outcome:
@@ -153,11 +158,13 @@ class _StepRecorder(list):  # type: ignore[type-arg]
         super().append(ev)
 
 
-def rule_locator(ruleset: Ruleset) -> Callable[[Par], str]:
+def rule_locator(ruleset: Ruleset) -> Callable[[Par | None], str]:
     """par -> "table:chain:rule:N" of the rule being evaluated (built lazily, once)."""
     where: dict[int, str] = {}
 
-    def locate(par: Par) -> str:
+    def locate(par: Par | None) -> str:
+        if par is None:
+            return "?"
         if not where:
             for tname, table in ruleset.tables.items():
                 for cname, chain in table.chains.items():
@@ -174,6 +181,8 @@ def run_once(ruleset: Ruleset, host: Host, pkt: Packet, iif: str | None, choices
     """One traced run on a fresh engine: (outcome, steps, conntrack active)."""
     engine = TracingEngine(ruleset, host, seed=seed)
     engine.choices = choices
+    if isinstance(choices, Explorer):
+        choices.current = lambda: getattr(engine, "current_par", None)
     out = engine.send(pkt, now, trace=True) if iif is None else engine.receive(pkt, iif, now, trace=True)
     return out, engine.steps, engine.conntrack_active
 

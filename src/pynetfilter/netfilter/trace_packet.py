@@ -2,7 +2,8 @@
 
     -p PROTO  -s ADDR  -d ADDR  --sport PORT  --dport PORT
     -i IFACE                  arriving on IFACE (PREROUTING, then INPUT or FORWARD)
-    -o IFACE | --local        generated on this host (OUTPUT), -o binds it to IFACE
+    -o IFACE | --local        generated on this host (OUTPUT), -o binds it to IFACE; with -i, -o
+                              only says where the minimal host (below) forwards it
     --syn | --tcp-flags MASK COMP     TCP flags (the packet carries COMP; default SYN)
     --icmp-type TYPE[/CODE]   (default echo-request)
     --mark V  --tos V  --ttl N  --length N (payload bytes)  --payload TEXT  --mac-source MAC
@@ -15,9 +16,10 @@ arriving packet; a generated packet without -s gets the source the routing
 picks, as a socket would.
 
 Without a host description, :func:`minimal_host` makes one from the words:
-the -i/-o interfaces (``eth0`` if neither), the destination an address of the
-arriving interface unless -o is given, and a default route out of -o (or the
-arriving interface) so that a rewritten destination is forwarded.
+the -i/-o interfaces (``eth0`` if neither), each with a placeholder address
+192.0.2.N/32 (RFC 5737; what MASQUERADE picks), the destination an address of
+the arriving interface unless -o is given, and a default route out of -o (or
+the arriving interface) so that a rewritten destination is forwarded.
 """
 
 from __future__ import annotations
@@ -82,17 +84,21 @@ def parse_words(words: list[str]) -> TracePacket:
         else:
             raise ParameterProblem(f'unknown packet option "{w}" (expected iptables words such as -p, -s, '
                                    f'-d, --sport, --dport, -i, -o, --local)')
-    return TracePacket(_build(got), None if ("local" in got or "oif" in got) else got.get("iif"), got)
+    return TracePacket(_build(got), None if _local(got) else got.get("iif"), got)
+
+
+def _local(got: dict[str, str]) -> bool:
+    return "local" in got or ("oif" in got and "iif" not in got)
 
 
 def _build(got: dict[str, str]) -> Packet:
     if "dst" not in got:
         raise ParameterProblem("the packet needs a destination (-d)")
-    local = "local" in got or "oif" in got
+    local = _local(got)
     if not local and "iif" not in got:
         raise ParameterProblem("say where the packet comes from: -i IFACE (arriving) or --local / -o IFACE")
-    if "iif" in got and local:
-        raise ParameterProblem("-i is for arriving packets; --local and -o for generated ones")
+    if "iif" in got and "local" in got:
+        raise ParameterProblem("-i is for arriving packets, --local for generated ones")
     if not local and "src" not in got:
         raise ParameterProblem("an arriving packet needs a source (-s)")
     proto_word = got.get("proto", "tcp" if ("sport" in got or "dport" in got or "syn" in got) else "icmp")
@@ -125,7 +131,7 @@ def _build(got: dict[str, str]) -> Packet:
                  ttl=parse_uint(got.get("ttl", "64"), 1, 255, "a TTL"), id=1)
     m = pkt.meta
     m.mark = parse_uint(got.get("mark", "0"), 0, 2**32 - 1, "a mark")
-    m.oif = got.get("oif")
+    m.bound_dev = got.get("oif") if local else None
     if "mac" in got:
         try:
             m.src_mac = bytes(int(x, 16) for x in got["mac"].split(":"))
@@ -144,6 +150,10 @@ def minimal_host(tp: TracePacket) -> Host:
     ifaces = [Interface(name, i) for i, name in enumerate(dict.fromkeys(names), 2)]
     lo = Interface("lo", 1, 65536, bytes(6), 0, True, True, [Ifaddr(0x7F000001, 8, 0, 254)])
     routes = [FibEntry(0x7F000000, 8, "local", "lo", None, 0x7F000001, 254, table="local")]
+    for i in ifaces:
+        placeholder = 0xC0000200 + i.index  # 192.0.2.N
+        i.ifaddrs.append(Ifaddr(placeholder, 32))
+        routes.append(FibEntry(placeholder, 32, "local", i.name, None, placeholder, 254, table="local"))
     pkt = tp.packet
     out_dev = tp.words.get("oif") or names[0]
     if tp.iif is not None and "oif" not in tp.words:

@@ -100,6 +100,8 @@ class Meta:
     src_mac: bytes | None = None  # Ethernet source, for -m mac
     nfqueue: int | None = None
     trace: bool = False  # TRACE target was hit
+    # The device the sending socket is bound to (SO_BINDTODEVICE): output routing may only use it.
+    bound_dev: str | None = None
     # The link-layer header as received (Ethernet: dst, src, type), for LOG's MAC= field.
     mac_header: bytes | None = None
     # The L4 checksum is the pseudo-header sum the device is to finish (skb CHECKSUM_PARTIAL: locally

@@ -52,7 +52,8 @@ from pynetfilter.packet.model import IPPROTO_ICMP, Packet, Tcp
 __all__ = ["Conntrack", "Zone", "DEFAULT_ZONE"]
 
 Tracker = Callable[["Conntrack", Conn, Packet, int, float], tuple[int, str]]
-_TRACKERS: dict[int, Tracker] = {6: tcp.packet, 17: udp.packet, 136: udp.packet, IPPROTO_ICMP: icmp.packet}
+_TRACKERS: dict[int, Tracker] = {6: tcp.packet, 17: udp.packet, 136: udp.packet, IPPROTO_ICMP: icmp.packet,
+                                  icmp.IPPROTO_GRE: icmp.gre_packet}
 
 
 def packet_length(pkt: Packet) -> int:

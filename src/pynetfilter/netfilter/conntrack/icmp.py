@@ -6,8 +6,9 @@ reply finds the echo request's entry.  A query's answer never starts an entry (I
 Errors (unreachable, source quench, redirect, time exceeded, parameter problem) are not
 connections: the datagram they embed is looked up (its tuple inverted, as the error travels
 the other way) and, if it belongs to a connection whose address in that direction is the
-error's destination, the error is RELATED to it; otherwise INVALID.  Every other protocol
-is tracked by addresses alone (the generic tracker, 600 s).
+error's destination, the error is RELATED to it; otherwise INVALID.  GRE is tracked by
+addresses (and, for version 1, the call id as destination key): 30 s, 180 s and ASSURED once
+answered.  Every other protocol is tracked by addresses alone (the generic tracker, 600 s).
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from pynetfilter.netfilter.conntrack.entry import (
     IP_CT_DIR_REPLY,
     IP_CT_IS_REPLY,
     IP_CT_RELATED,
+    IPS_ASSURED,
+    IPS_SEEN_REPLY,
+    IPS_UNTRACKED,
     Conn,
     Tuple,
 )
@@ -29,12 +33,15 @@ if TYPE_CHECKING:
 
 TIMEOUT = 30  # nf_conntrack_icmp_timeout
 GENERIC_TIMEOUT = 600  # nf_conntrack_generic_timeout
+GRE_UNREPLIED, GRE_REPLIED = 30, 180  # nf_conntrack_gre_timeout, nf_conntrack_gre_timeout_stream
+IPPROTO_GRE = 47
 NR_ICMP_TYPES = 18
 ERRORS = frozenset({3, 4, 5, 11, 12})  # icmp_is_err
 # invmap: a query type and the type that answers it (echo 8/0, timestamp 13/14, info 15/16, mask 17/18)
 INVERSE = {8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 17: 18, 18: 17}
 VALID_NEW = frozenset({8, 13, 15, 17})
 ACCEPT, INVALID = 1, -1
+IPS_NAT_CLASH = IPS_UNTRACKED  # the kernel reuses the bit
 # Protocols whose tuple carries ports (nf_conntrack_proto_{tcp,udp,udplite,sctp,dccp}.c).
 PORT_PROTOS = frozenset({IPPROTO_TCP, IPPROTO_UDP, 136, 132, 33})
 
@@ -55,6 +62,12 @@ def pkt_tuple(pkt: Packet) -> Tuple | None:
             p = pkt.payload
             return Tuple(pkt.saddr, pkt.daddr, proto, p[0] << 8 | p[1], p[2] << 8 | p[3])
         return None
+    if proto == IPPROTO_GRE:
+        p = pkt.payload
+        # gre_pkt_to_tuple: only version 1 (PPTP) carrying PPP has a key, the call id; the source
+        # key would come from the PPTP helper's keymap, which is not modelled (0).
+        if len(p) >= 8 and p[1] & 7 == 1 and p[2:4] == b"\x88\x0b":
+            return Tuple(pkt.saddr, pkt.daddr, proto, 0, p[6] << 8 | p[7])
     return Tuple(pkt.saddr, pkt.daddr, proto)
 
 
@@ -100,6 +113,17 @@ def packet(ct: Conntrack, conn: Conn, pkt: Packet, ctinfo: int, now: float) -> t
     if (conn.orig.dport >> 8) not in VALID_NEW:
         return INVALID, "invalid icmp type"
     ct.refresh(conn, ctinfo, pkt, TIMEOUT, now)
+    return ACCEPT, ""
+
+
+def gre_packet(ct: Conntrack, conn: Conn, pkt: Packet, ctinfo: int, now: float) -> tuple[int, str]:
+    """nf_conntrack_gre_packet: unreplied 30 s; once answered 180 s and ASSURED."""
+    if conn.status & IPS_SEEN_REPLY:
+        ct.refresh(conn, ctinfo, pkt, GRE_REPLIED, now)
+        if not conn.status & IPS_NAT_CLASH:
+            conn.status |= IPS_ASSURED
+    else:
+        ct.refresh(conn, ctinfo, pkt, GRE_UNREPLIED, now)
     return ACCEPT, ""
 
 
