@@ -72,7 +72,7 @@ class Conntrack:
 
     def __init__(self, engine: Any = None, *, acct: bool | None = None) -> None:
         self.engine = engine
-        self.table = Table()
+        self.table = Table(self._destroyed)
         self.next_id = 1
         # nf_conntrack_acct: off by default; connbytes forces it on (xt_connbytes checkentry).
         self.acct = _ruleset_uses(engine, "connbytes") if acct is None else acct
@@ -164,6 +164,13 @@ class Conntrack:
         """nf_ct_kill: the entry goes now (an unconfirmed one can no longer be confirmed)."""
         conn.status |= IPS_DYING
         self.table.remove(conn)
+
+    def _destroyed(self, conn: Conn) -> None:
+        """nf_ct_destroy's callbacks: NAT forgets the connection's source binding."""
+        conn.status |= IPS_DYING
+        forget = getattr(getattr(self.engine, "nat", None), "forget", None)
+        if forget is not None:
+            forget(conn)
 
     def count(self, stat: str) -> None:
         self.stats[stat] += 1

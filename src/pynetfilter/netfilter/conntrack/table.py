@@ -10,7 +10,7 @@ packet only, as in the kernel, until confirm inserts them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
 from pynetfilter.netfilter.conntrack.entry import (
@@ -36,9 +36,10 @@ DEFAULT_ZONE = Zone()
 
 
 class Table:
-    def __init__(self) -> None:
+    def __init__(self, on_remove: Callable[[Conn], None] | None = None) -> None:
         self._hash: dict[tuple[Tuple, int], tuple[Conn, int]] = {}
         self._conns: dict[int, Conn] = {}  # by id, in insertion order
+        self.on_remove = on_remove  # destroy callbacks (NAT's bysource table)
 
     def __len__(self) -> int:
         return len(self._conns)
@@ -84,6 +85,8 @@ class Table:
         for key in keys:
             if self._hash.get(key, (None,))[0] is conn:
                 del self._hash[key]
+        if self.on_remove is not None:
+            self.on_remove(conn)
 
     def expire(self, now: float) -> int:
         """Remove every entry expired at *now* (the garbage collector); how many went."""
