@@ -286,8 +286,8 @@ def record(name: str, sc: dict) -> bool:
         with tempfile.TemporaryDirectory() as tmp:
             pcap = Path(tmp) / "cap.pcap"
             dump = subprocess.Popen(["ip", "netns", "exec", rt, "tcpdump", "-i", "any", "-Q", "in", "-n",
-                                     "-U", "--immediate-mode", "-B", "32768", "-w", str(pcap)], stderr=subprocess.PIPE,
-                                    text=True)
+                                     "-U", "--immediate-mode", "-B", "32768", "-w", str(pcap)],
+                                    stderr=subprocess.PIPE, text=True)
             assert dump.stderr is not None
             dump.stderr.readline()  # "tcpdump: listening on any ..."
             time.sleep(0.2)

@@ -10,6 +10,7 @@ choice is taken from the kernel's conntrack table, as a replay takes it from the
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import struct
@@ -266,3 +267,88 @@ def test_tproxy_marks_when_a_socket_exists() -> None:
     assert tg.tg(pkt, par) == NF_DROP and pkt.meta.mark == 0x100
     pkt.meta.socket = True
     assert tg.tg(pkt, par) == NF_ACCEPT and pkt.meta.mark == 0x101
+
+
+# --- taking over a closing connection's port (nf_nat_used_tuple_harder, tools/record_nat_takeover.py) ---
+
+TAKEOVER = Path(__file__).parent / "kernel" / "nat_takeover.json"
+SCENARIO = Path(__file__).parent.parent / "scenarios" / "snat-port-range"
+STATUS_BITS = {"ASSURED": 1 << 2, "SEEN_REPLY": 1 << 1}
+
+
+def _takeover_engine(rules: str, case: dict) -> tuple[object, Conn]:
+    """The router of the recording with the case's old entry holding 10.233.2.1:20000."""
+    from pynetfilter.model.ruleset import Ruleset
+    from pynetfilter.netfilter.conntrack.entry import IPS_SRC_NAT, IPS_SRC_NAT_DONE
+    from pynetfilter.netfilter.conntrack.tcp_window import NAMES, TcpInfo
+    from pynetfilter.netfilter.host import Host
+    from pynetfilter.netfilter.pipeline import Engine
+
+    host = Host.from_iproute((SCENARIO / "addrs.json").read_text(), (SCENARIO / "routes.json").read_text())
+    engine = Engine(Ruleset.from_save(rules), host, seed=1)
+    reply = Tuple(ip("10.233.2.2"), ip("10.233.2.1"), 6, 80, 20000)
+    status = sum(STATUS_BITS[b] for b in case["status"].split(","))
+    if case["snat"]:
+        orig = Tuple(ip("10.233.1.2"), ip("10.233.2.2"), 6, 1111, 80)
+        status |= IPS_SRC_NAT | IPS_SRC_NAT_DONE
+    else:
+        orig = invert(reply)  # the router's own connection from that port
+    old = Conn(orig, reply, status=status, timeout=120.0, id=100)
+    # ctnetlink leaves the sequence tracking of an inserted entry at zero.
+    old.proto["tcp"] = TcpInfo(state=NAMES.index(case["state"]))
+    engine.conntrack.add(old)
+    return engine, old
+
+
+def _syn(seq: int) -> object:
+    from pynetfilter.packet.model import SYN, Packet, Tcp
+
+    return Packet(ip("10.233.1.2"), ip("10.233.2.2"), 6, Tcp(40000, 80, seq=seq, flags=SYN, window=64240))
+
+
+@pytest.mark.parametrize("case", json.loads(TAKEOVER.read_text())["cases"] if TAKEOVER.exists() else [],
+                         ids=lambda c: c["name"])
+def test_kernel_takeover(case: dict) -> None:
+    """The SYN gets the old connection's port exactly when the kernel let it (else confirm drops it)."""
+    engine, old = _takeover_engine(json.loads(TAKEOVER.read_text())["rules"], case)
+    out = engine.receive(_syn(case["seq"]), "rc", 1.0)  # type: ignore[attr-defined]
+    live = list(engine.conntrack.table)  # type: ignore[attr-defined]
+    assert (out.disposition == "forward") == case["syn_delivered"]
+    assert (old not in live) == case["taken_over"]
+    if case["taken_over"]:
+        assert out.packet.saddr == ip("10.233.2.1") and out.packet.l4.sport == 20000
+        assert [c.orig.sport for c in live] == [40000]
+
+
+def test_takeover_rule() -> None:
+    """A TIME_WAIT SNAT entry is evicted for a SYN whose sequence is past its own, only then."""
+    from pynetfilter.netfilter.conntrack.tcp_window import SYN_SENT, TcpInfo
+    from pynetfilter.netfilter.nat import may_kill, seq_has_advanced
+
+    rules = "*nat\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n"
+    tw = {"state": "TIME_WAIT", "status": "ASSURED,SEEN_REPLY", "snat": True}
+    cand = Tuple(ip("10.233.2.1"), ip("10.233.2.2"), 6, 20000, 80)  # the SNATed original direction
+
+    def new_conn(td_end: int, state: int = SYN_SENT, proto: int = 6) -> Conn:
+        ct = Conn(Tuple(ip("10.233.1.2"), ip("10.233.2.2"), proto, 40000, 80),
+                  Tuple(ip("10.233.2.2"), ip("10.233.1.2"), proto, 80, 40000))
+        ct.proto["tcp"] = info = TcpInfo(state=state)
+        info.seen[0].td_end = td_end
+        return ct
+
+    engine, old = _takeover_engine(rules, tw)
+    nat = engine.nat  # type: ignore[attr-defined]
+    assert may_kill(old) and seq_has_advanced(old, new_conn(1001))
+    assert not seq_has_advanced(old, new_conn(0)) and not seq_has_advanced(old, new_conn(0x90000001))
+    # Only the search's last NF_NAT_HARDER_THRESH (32) tries, only a new TCP connection in SYN_SENT.
+    assert nat.used_tuple_harder(cand, new_conn(1001), 0.0, 33) and old in engine.conntrack.table
+    assert nat.used_tuple_harder(cand, new_conn(1001, state=3), 0.0, 1) and old in engine.conntrack.table
+    assert nat.used_tuple_harder(cand, new_conn(0x90000001), 0.0, 1) and old in engine.conntrack.table
+    assert not nat.used_tuple_harder(cand, new_conn(1001), 0.0, 32)
+    assert old not in engine.conntrack.table  # evicted: the tuple is free
+    # The kernel needs IPS_SRC_NAT, not SEEN_REPLY (recorded: time-wait-no-seen-reply is taken over).
+    for variant, expect in (({**tw, "status": "ASSURED"}, False), ({**tw, "snat": False}, True),
+                            ({**tw, "state": "ESTABLISHED"}, True), ({**tw, "state": "CLOSE"}, False)):
+        engine, old = _takeover_engine(rules, variant)
+        assert engine.nat.used_tuple_harder(cand, new_conn(1001), 0.0, 1) == expect, variant  # type: ignore
+        assert (old in engine.conntrack.table) == expect  # type: ignore[attr-defined]

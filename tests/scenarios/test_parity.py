@@ -20,10 +20,7 @@ from tools.kernel import available, table_blocks
 HERE = Path(__file__).resolve().parent
 SCENARIOS = sorted(p.parent.name for p in HERE.glob("*/scenario.json"))
 # Known divergences, each with the kernel behaviour the engine does not have yet.
-KNOWN = {
-    "snat-port-range": "NAT: the kernel (>= 6.4, nf_nat_used_tuple_harder) takes over the SNAT port of a "
-                       "TIME_WAIT connection when the range is small; pynetfilter counts the port as used",
-}
+KNOWN: dict[str, str] = {}
 
 
 def replay_counters(folder: Path) -> str:

@@ -33,12 +33,16 @@ from pynetfilter.netfilter.conntrack.entry import (
     IP_CT_RELATED_REPLY,
     IPS_DST_NAT,
     IPS_DST_NAT_DONE,
+    IPS_DYING,
+    IPS_FIXED_TIMEOUT,
     IPS_SRC_NAT,
     IPS_SRC_NAT_DONE,
     Conn,
     Tuple,
 )
+from pynetfilter.netfilter.conntrack.tcp_window import SYN_SENT, TIME_WAIT
 from pynetfilter.netfilter.nat_tuple import (
+    HARDER_THRESH,
     ICMP_INVERT,
     MANIP_DST,
     MANIP_SRC,
@@ -49,7 +53,7 @@ from pynetfilter.netfilter.nat_tuple import (
 )
 from pynetfilter.netfilter.par import Event
 from pynetfilter.netfilter.verdicts import NF_ACCEPT, NF_DROP
-from pynetfilter.packet.model import IPPROTO_ICMP, Icmp, Packet
+from pynetfilter.packet.model import IPPROTO_ICMP, IPPROTO_TCP, Icmp, Packet
 
 if TYPE_CHECKING:
     from pynetfilter.netfilter.par import Par
@@ -57,6 +61,9 @@ if TYPE_CHECKING:
 
 IPS_NAT_MASK = IPS_SRC_NAT | IPS_DST_NAT
 IPS_NAT_DONE_MASK = IPS_SRC_NAT_DONE | IPS_DST_NAT_DONE
+# nf_nat_may_kill: an entry with one of these is never evicted; one needs all of these to be.
+MAY_KILL_REFUSE = IPS_FIXED_TIMEOUT | IPS_DYING
+MAY_KILL_NEEDED = IPS_SRC_NAT
 ICMP_REDIRECT = 5
 
 __all__ = ["MANIP_DST", "MANIP_SRC", "Nat", "NatRange", "hook2manip"]
@@ -105,6 +112,25 @@ def manip_pkt(pkt: Packet, target: Tuple, manip: int) -> None:
         pkt.saddr = target.src
     else:
         pkt.daddr = target.dst
+
+
+def _tcp_state(ct: Conn) -> int | None:
+    info = ct.proto.get("tcp")
+    return None if info is None else int(info.state)
+
+
+def may_kill(ct: Conn) -> bool:
+    """nf_nat_may_kill: a SNATed TCP connection in TIME_WAIT or later, not fixed or dying."""
+    state = _tcp_state(ct)
+    if state is None or state < TIME_WAIT:
+        return False
+    return not ct.status & MAY_KILL_REFUSE and ct.status & MAY_KILL_NEEDED == MAY_KILL_NEEDED
+
+
+def seq_has_advanced(old: Conn, new: Conn) -> bool:
+    """nf_seq_has_advanced: the new originator's sequence end is after the old one's (mod 2**32)."""
+    diff = (new.proto["tcp"].seen[0].td_end - old.proto["tcp"].seen[0].td_end) & 0xFFFFFFFF
+    return 0 < diff < 0x80000000
 
 
 class Nat:
@@ -168,6 +194,7 @@ class Nat:
             bysource=lambda t: self._bysource(t, zone, now),
             rand=rand if rand is not None else self.engine.rng,
             choices=choices if choices is not None else self.engine.choices,
+            harder=lambda t, left: self.used_tuple_harder(t, ct, now, left, par),
         )
         if new != curr:
             ct.reply = invert(new)  # nf_conntrack_alter_reply: replies are recognised by it
@@ -210,6 +237,28 @@ class Nat:
         other = hit[0]
         # The same flow (packets of one socket racing each other): conntrack resolves it at confirm.
         return not (other.orig == ct.orig and other.zone == ct.zone)
+
+    def used_tuple_harder(self, t: Tuple, ct: Conn, now: float, attempts_left: int,
+                          par: Par | None = None) -> bool:
+        """nf_nat_used_tuple_harder (Linux >= 6.4): the port search's last tries for a new TCP
+        connection evict a closing SNATed connection whose reply tuple is in the way, provided the
+        new sequence number is past the old one (so the server's late segments for the old
+        connection are out of window for the new one).  Evicting makes the tuple free."""
+        if attempts_left > HARDER_THRESH or t.proto != IPPROTO_TCP or _tcp_state(ct) != SYN_SENT:
+            return self.used_tuple(t, ct, now)
+        from pynetfilter.netfilter.conntrack.table import Zone
+
+        hit = self._table().find(invert(t), Zone(ct.zone, ct.zone_dir), now)
+        if hit is None:
+            return False
+        other, direction = hit
+        if direction != IP_CT_DIR_REPLY or other is ct or not may_kill(other) \
+                or not seq_has_advanced(other, ct):
+            return self.used_tuple(t, ct, now)
+        self.engine.conntrack.kill(other)
+        if par is not None:
+            par.log(f"nat: {_fmt(t)} taken over from closing connection {_fmt(other.orig)}", kind="note")
+        return False
 
     def _table(self) -> Any:
         return self.engine.conntrack.table

@@ -13,6 +13,9 @@ resulting reply tuple is not already used by another connection:
 3. the port (ICMP: the echo id): kept when in range and unused, else searched
    from an offset (random, or from the base port of a shifted map), taking
    the first free one, 128 tries at most, then ever smaller random rounds.
+   Since Linux 6.4 the last NF_NAT_HARDER_THRESH tries of a round may take
+   over the port of a closing TCP connection (``nf_nat_used_tuple_harder``,
+   the *harder* callback: see :meth:`Nat.used_tuple_harder`).
 
 A random offset is what makes the kernel's choice unpredictable; a replay
 supplies the port the kernel chose through ``choices.nat_key`` and it is
@@ -46,6 +49,7 @@ PROTO_RANDOM_ALL = PROTO_RANDOM | PROTO_RANDOM_FULLY
 IPPROTO_DCCP, IPPROTO_UDPLITE, IPPROTO_GRE = 33, 136, 47
 PORT_PROTOS = frozenset({IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP, IPPROTO_DCCP, IPPROTO_UDPLITE})
 MAX_ATTEMPTS = 128
+HARDER_THRESH = MAX_ATTEMPTS // 4  # NF_NAT_HARDER_THRESH: tries that may evict a closing connection
 _M32 = 0xFFFFFFFF
 
 # ICMP query types and their answers (nf_conntrack_proto_icmp.c invmap).
@@ -158,11 +162,16 @@ def in_range(t: Tuple, rng: NatRange) -> bool:
 
 
 Used = Callable[[Tuple], bool]  # nf_nat_used_tuple for the connection being set up
+# nf_nat_used_tuple_harder: like Used, told how many tries of the round are left (this one included).
+UsedHarder = Callable[[Tuple, int], bool]
 
 
 def unique_key(t: Tuple, rng: NatRange, manip: int, used: Used, rand: random.Random,
-               chosen: int | None) -> Tuple:
+               chosen: int | None, harder: UsedHarder | None = None) -> Tuple:
     """nf_nat_l4proto_unique_tuple: search the port (ICMP id) range for a free tuple."""
+    def taken(cand: Tuple, left: int) -> bool:
+        return used(cand) if harder is None else harder(cand, left)
+
     key = manip_key(t, manip)
     if t.proto == IPPROTO_ICMP:
         lo, size = (rng.min_port, rng.max_port - rng.min_port + 1) if rng.flags & PROTO_SPECIFIED \
@@ -178,17 +187,19 @@ def unique_key(t: Tuple, rng: NatRange, manip: int, used: Used, rand: random.Ran
     else:
         return t  # GRE without a PPTP master and unknown protocols keep their tuple
     if chosen is not None and lo <= chosen < lo + size and not rng.flags & PROTO_OFFSET:
+        # The kernel could have met the replayed port among a round's last tries, where a
+        # closing connection's port can be taken over: ask with one try left.
         cand = with_key(t, manip, chosen)
-        if not used(cand):
+        if not taken(cand, 1):
             return cand
     # A shifted port map keeps the distance to the base port; otherwise the start is random.
     off = (key - rng.base_port) & 0xFFFF if rng.flags & PROTO_OFFSET else rand.getrandbits(16)
     attempts = min(size, MAX_ATTEMPTS)
     while True:
-        for _ in range(attempts):
+        for i in range(attempts):
             cand = with_key(t, manip, lo + off % size)
             off = (off + 1) & 0xFFFF
-            if not used(cand):
+            if not taken(cand, attempts - i):
                 return cand
         if attempts >= size or attempts < 16:
             return cand  # every try clashed: the kernel leaves the last one (confirm drops it)
@@ -198,7 +209,7 @@ def unique_key(t: Tuple, rng: NatRange, manip: int, used: Used, rand: random.Ran
 
 def get_unique_tuple(orig: Tuple, rng: NatRange, ct: Conn, manip: int, used: Used,
                      bysource: Callable[[Tuple], list[Tuple]], rand: random.Random,
-                     choices: Any = None) -> Tuple:
+                     choices: Any = None, harder: UsedHarder | None = None) -> Tuple:
     """get_unique_tuple: the new tuple for *ct* (seen as *orig*) under *rng*."""
     if manip == MANIP_SRC and not rng.flags & PROTO_RANDOM_ALL:
         if in_range(orig, rng):
@@ -222,4 +233,4 @@ def get_unique_tuple(orig: Tuple, rng: NatRange, ct: Conn, manip: int, used: Use
             return t
     pick = getattr(choices, "nat_key", None)
     chosen = pick(ct.orig, manip) if pick is not None else None
-    return unique_key(t, rng, manip, used, rand, chosen)
+    return unique_key(t, rng, manip, used, rand, chosen, harder)
