@@ -78,9 +78,11 @@ time.sleep(0.3)
 """
 MARKERS = r"""
 import socket, time
-s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("eth0", 0))
+frame = b"\xff" * 6 + s.getsockname()[4][:6] + b"\x88\xb5" + b"pynf-marker".ljust(46, b"\0")
 for _ in range(40):
-    s.sendto(b"m", ("ff02::1", 9, 0, socket.if_nametoindex("eth0")))
+    s.send(frame)
     time.sleep(0.02)
 """
 SERVER = r"""
@@ -203,7 +205,7 @@ def conntrack_scenarios() -> dict[str, dict]:
         "-p tcp --syn -m connlimit --connlimit-upto 5 --connlimit-mask 24",
         "-p tcp -m conntrack --ctstate ESTABLISHED"), "steps": steps, "addrs": ["10.233.41.3"]}
     steps = [{"at": 0.0, "tcp": [C, S, 8080, 3000, True]}, {"at": 0.3, "tcp": [C, S, 8080, 100, True]}]
-    steps += [udp(0.6, 9999), udp(0.65, 9999)]
+    steps += [udp(0.6, 9999), udp(0.65, 9999), udp(0.7, 9998)]  # 9998 is closed: a RELATED ICMP error
     sc["conntrack"] = {"rules": rules(
         "-m conntrack --ctstate NEW", "-m conntrack --ctstate ESTABLISHED --ctdir ORIGINAL",
         "-m conntrack --ctstate ESTABLISHED --ctdir REPLY", "-m conntrack --ctstatus SEEN_REPLY",
@@ -289,16 +291,18 @@ def record(name: str, sc: dict) -> bool:
                                      "-U", "--immediate-mode", "-B", "32768", "-w", str(pcap)],
                                     stderr=subprocess.PIPE, text=True)
             assert dump.stderr is not None
-            dump.stderr.readline()  # "tcpdump: listening on any ..."
-            time.sleep(0.2)
-            sh("python3", "-c", AGENT, ns=cl, stdin=json.dumps(sc["steps"]))
-            time.sleep(0.3)
-            server.communicate("")  # its sockets close now: those packets belong in the capture too
-            time.sleep(0.3)
-            # tcpdump hands packets over in blocks and loses the last one on SIGINT: push it out
-            # with IPv6 packets (which iptables never counts and the replay skips).
-            sh("python3", "-c", MARKERS, ns=cl)
-            dump.send_signal(signal.SIGINT)
+            try:
+                dump.stderr.readline()  # "tcpdump: listening on any ..."
+                time.sleep(0.2)
+                sh("python3", "-c", AGENT, ns=cl, stdin=json.dumps(sc["steps"]))
+                time.sleep(0.3)
+                server.communicate("")  # its sockets close now: those packets belong in the capture too
+                time.sleep(0.3)
+                # tcpdump hands packets over in blocks and loses the last one on SIGINT: push it out
+                # with frames of the local experimental ethertype (not IP: never counted nor replayed).
+                sh("python3", "-c", MARKERS, ns=cl)
+            finally:
+                dump.send_signal(signal.SIGINT)
             tail = dump.stderr.read()
             dump.wait()
             lost = " 0 packets dropped by kernel" not in tail

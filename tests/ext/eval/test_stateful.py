@@ -43,7 +43,13 @@ WITH_CONNTRACK = ["connlimit", "conntrack"]
 
 
 def parse_ip(data: bytes) -> Packet:
-    """Just enough IPv4/TCP/UDP/ICMP parsing to replay the recordings (the wire module's job)."""
+    """The wire module's parser; without it, just enough IPv4/TCP/UDP/ICMP parsing to replay."""
+    try:
+        from pynetfilter.packet.wire import parse
+    except ImportError:
+        pass
+    else:
+        return parse(data)
     vihl, tos, tot_len, ident, frag, ttl, proto, check = struct.unpack_from(">BBHHHBBH", data)
     ihl = vihl & 15
     saddr, daddr = struct.unpack_from(">II", data, 12)
