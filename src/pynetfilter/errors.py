@@ -29,6 +29,14 @@ class PynfError(Exception):
         self.message = message
         self.line = line
 
+    source: str | None = None  # the file the error is in, when known
+
+    def in_file(self, source: str) -> PynfError:
+        """Return the same error, named as coming from *source* (a file name)."""
+        if self.source is None:
+            self.source = source
+        return self
+
     def at_line(self, line: int) -> PynfError:
         """Return the same error located at restore-input line *line*."""
         if self.line is None:
@@ -39,7 +47,9 @@ class PynfError(Exception):
         # One line always: control characters from the input are shown escaped.
         msg = "".join(_visible(c) for c in self.message)
         if self.line is not None:
-            return f"line {self.line}: {msg}"
+            msg = f"line {self.line}: {msg}"
+        if self.source is not None:
+            msg = f"{self.source}: {msg}"
         return msg
 
 

@@ -230,16 +230,24 @@ def format_step(st: Step, t0: float) -> str:
 
 
 def replay(rules: str, addrs: str, routes: str, capture: str, *, iface: str | None = None,
-           out: TextIO | None = None, counters: bool = False, quiet: bool = False) -> Replay:
-    """The ``pynf replay`` command's work: *rules*, *addrs*, *routes* are file contents."""
+           out: TextIO | None = None, counters: bool = False, quiet: bool = False,
+           names: tuple[str, str, str] = ("RULES", "ADDRS", "ROUTES")) -> Replay:
+    """The ``pynf replay`` command's work: *rules*, *addrs*, *routes* are file contents
+    (*names* are their file names, for errors)."""
     out = out if out is not None else sys.stdout
     from pynetfilter.model.ruleset import Ruleset
     from pynetfilter.netfilter.host import Host
 
     ruleset = Ruleset()
-    ruleset.restore(rules)  # as iptables-restore without -c: counters start at zero
-    host = Host.from_iproute(addrs, routes)
-    frames = read_frames(capture, host, iface)
+    try:
+        ruleset.restore(rules)  # as iptables-restore without -c: counters start at zero
+    except PynfError as e:
+        raise e.in_file(names[0]) from None
+    try:
+        host = Host.from_iproute(addrs, routes)
+    except PynfError as e:
+        raise e.in_file(f"{names[1]} / {names[2]}") from None
+    frames = read_frames(capture, host, iface)  # its errors name the capture file
     rp = Replay(ruleset, host, frames)
     t0 = frames[0].ts if frames else 0.0
     for i in range(len(frames)):
@@ -262,7 +270,10 @@ def run_cli(args: Any) -> int:
             print(f"pynf: {path}: {e.strerror}", file=sys.stderr)
             return 1
     try:
-        replay(*texts, args.capture, iface=args.iface, counters=args.counters, quiet=args.quiet)
+        replay(*texts, args.capture, iface=args.iface, counters=args.counters, quiet=args.quiet,
+               names=(args.rules, args.addrs, args.routes))
+    except BrokenPipeError:
+        return 0
     except PynfError as e:
         print(f"pynf: {e}", file=sys.stderr)
         return e.status

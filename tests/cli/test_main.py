@@ -72,3 +72,18 @@ def test_restore_onto_state(tmp_path: Path) -> None:
     text = state.read_text()
     assert ":INPUT DROP" in text
     assert "-A INPUT -i lo -j ACCEPT" in text and "--dport 22 -j ACCEPT" in text
+
+
+def test_replay_errors_name_the_file(tmp_path: Path) -> None:
+    scn = ROOT / "tests" / "scenarios" / "filter-accept"
+    bad = tmp_path / "bad.rules"
+    bad.write_text("*filter\n-A INPUT --bogus\nCOMMIT\n")
+    base = [sys.executable, "-m", "pynetfilter.cli.main", "replay", "--addrs", str(scn / "addrs.json"),
+            "--routes", str(scn / "routes.json")]
+    p = subprocess.run([*base, str(bad), str(scn / "capture.pcap")], capture_output=True, text=True)
+    assert p.returncode == 2 and p.stdout == ""
+    assert p.stderr.startswith(f"pynf: {bad}: line 2: ") and p.stderr.count("\n") == 1
+    junk = tmp_path / "junk.pcap"
+    junk.write_bytes(b"\xd4\xc3\xb2\xa1" + b"\x00" * 30)
+    p = subprocess.run([*base, str(scn / "rules"), str(junk)], capture_output=True, text=True)
+    assert p.returncode == 1 and p.stderr.count("\n") == 1 and str(junk) in p.stderr

@@ -160,7 +160,7 @@ def fsm_find(pattern: bytes, text: bytes) -> int | None:  # noqa: C901 - one aut
             nxt = tokens[k + 1] if k + 1 < len(tokens) else None
             rec = cur[1]
             k += 1
-            if rec == SINGLE:
+            if rec in (SINGLE, MULTI):  # one occurrence required here (MULTI: then as ANY)
                 if pos >= end:
                     return None
                 if not _tok(cur, text[pos]):
@@ -170,22 +170,13 @@ def fsm_find(pattern: bytes, text: bytes) -> int | None:  # noqa: C901 - one aut
                     restart = True
                     break
                 pos += 1
-                continue
+                if rec == SINGLE:
+                    continue
             if rec == PERHAPS:
                 if pos >= end or not _tok(cur, text[pos]):
                     continue
                 pos += 1
                 continue
-            if rec == MULTI:
-                if pos >= end:
-                    return None
-                if not _tok(cur, text[pos]):
-                    if strict:
-                        return None
-                    pos += 1
-                    restart = True
-                    break
-                pos += 1
             if rec in (MULTI, ANY):
                 if nxt is None:
                     return start

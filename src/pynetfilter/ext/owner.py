@@ -2,7 +2,7 @@
 
 pynetfilter sees packets, not processes: the answer comes from the packet's
 metadata (``meta.socket``, ``meta.uid``, ``meta.gid`` and, for
---suppl-groups, an optional ``meta.groups``), which the packet's source
+--suppl-groups, ``meta.groups``), which the packet's source
 (a replay, a test, the trace command line) supplies.  A packet without that
 metadata has no socket, and the kernel's rules for that case apply."""
 
@@ -127,7 +127,7 @@ class Owner(Match):
             lo, hi = self.gid
             hit = meta.gid is not None and lo <= meta.gid <= hi
             if not hit and self.match & SUPPL_GROUPS:
-                hit = any(lo <= g <= hi for g in getattr(meta, "groups", ()) or ())
+                hit = any(lo <= g <= hi for g in meta.groups)
             if hit == bool(self.invert & GID):
                 return False
         return True

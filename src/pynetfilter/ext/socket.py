@@ -1,8 +1,8 @@
 """-m socket (xt_socket, revision 3): a local socket exists for the packet; PREROUTING/INPUT only.
 
 pynetfilter has no sockets: the answer comes from the packet's metadata.
-``meta.socket`` says a socket would be found for it; the optional
-``meta.socket_wildcard`` (the socket listens on 0.0.0.0), ``meta.socket_transparent``
+``meta.socket`` says a socket would be found for it; ``meta.socket_wildcard``
+(the socket listens on 0.0.0.0), ``meta.socket_transparent``
 (IP_TRANSPARENT) and ``meta.socket_mark`` refine it as xt_socket uses them:
 a wildcard listener counts only with --nowildcard, --transparent needs a
 transparent socket, --restore-skmark copies the socket's mark to the packet."""
@@ -45,10 +45,10 @@ class Socket(Match):
         meta = pkt.meta
         if not meta.socket:
             return False
-        wildcard = not self.flags & NOWILDCARD and bool(getattr(meta, "socket_wildcard", False))
-        transparent = bool(getattr(meta, "socket_transparent", False)) if self.flags & TRANSPARENT else True
+        wildcard = not self.flags & NOWILDCARD and meta.socket_wildcard
+        transparent = meta.socket_transparent if self.flags & TRANSPARENT else True
         if self.flags & RESTORESKMARK and not wildcard and transparent:
-            meta.mark = int(getattr(meta, "socket_mark", 0) or 0)
+            meta.mark = meta.socket_mark
         return not wildcard and transparent
 
     def meta_note(self) -> str:

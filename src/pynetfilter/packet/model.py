@@ -94,6 +94,10 @@ class Meta:
     uid: int | None = None
     gid: int | None = None
     socket: bool = False  # a local socket exists for it (socket match)
+    groups: tuple[int, ...] = ()  # the socket owner's supplementary groups (owner --suppl-groups)
+    socket_wildcard: bool = False  # the socket listens on 0.0.0.0 (socket: counts only with --nowildcard)
+    socket_transparent: bool = False  # the socket has IP_TRANSPARENT (socket --transparent)
+    socket_mark: int = 0  # the socket's mark, sk->sk_mark (socket --restore-skmark copies it to meta.mark)
     cpu: int = 0
     physdev_in: str | None = None
     physdev_out: str | None = None
