@@ -12,6 +12,9 @@ from __future__ import annotations
 import ipaddress
 import struct
 
+from pynetfilter.packet.wire import crc32c  # SCTP's checksum
+from tools.topology import checksum as csum
+
 A, B = "10.233.200.1", "10.233.200.2"  # sender namespace, firewall namespace (veth pair)
 BCAST = "10.233.200.255"
 SECOND_NET_ADDR, FORWARD_DST = "10.233.201.1", "10.233.201.7"  # B's second veth (to C), forwarded there
@@ -23,35 +26,6 @@ FWD = FORWARD_DST
 
 def _a(text: str) -> bytes:
     return ipaddress.IPv4Address(text).packed
-
-
-def csum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
-
-
-def _crc32c_table() -> list[int]:
-    out = []
-    for n in range(256):
-        c = n
-        for _ in range(8):
-            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-        out.append(c)
-    return out
-
-
-_CRC = _crc32c_table()
-
-
-def crc32c(data: bytes) -> int:
-    c = 0xFFFFFFFF
-    for b in data:
-        c = _CRC[(c ^ b) & 0xFF] ^ (c >> 8)
-    return c ^ 0xFFFFFFFF
 
 
 def ipv4(src: str, dst: str, proto: int, payload: bytes, *, tos: int = 0, ttl: int = 64, ident: int = 0x4242,

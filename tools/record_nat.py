@@ -28,10 +28,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the agent too: it runs as python3 tools/record_nat.py --agent
+
+from tools.kernel import available  # noqa: E402
+from tools.topology import LINKS, Lab, checksum, sh, tcp_loop, udp_loop  # noqa: E402
+
 OUT = ROOT / "tests" / "netfilter" / "kernel" / "nat"
 SELF = Path(__file__).resolve()
-LINKS = {"client": ("rc", "10.233.1.1", "10.233.1.2"), "server": ("rs", "10.233.2.1", "10.233.2.2"),
-         "client2": ("rc2", "10.233.3.1", "10.233.3.2")}
 NAT = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n"
 SERVE = ["tcp:0.0.0.0:80", "tcp:0.0.0.0:8080", "udp:0.0.0.0:53", "udp:0.0.0.0:5353"]
 
@@ -118,14 +121,6 @@ CASES: dict[str, dict] = {
 # --------------------------------------------------------------------------- agent (in a namespace)
 
 
-def _csum(data: bytes) -> int:
-    data += b"\0" * (len(data) % 2)
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
-
-
 def _serve(specs: list[str]) -> None:
     for spec in specs:
         proto, addr, port = spec.split(":")
@@ -135,31 +130,9 @@ def _serve(specs: list[str]) -> None:
         s.bind((addr, int(port)))
         if proto == "tcp":
             s.listen(16)
-        threading.Thread(target=_tcp_loop if proto == "tcp" else _udp_loop, args=(s,), daemon=True).start()
+        threading.Thread(target=tcp_loop if proto == "tcp" else udp_loop, args=(s,), daemon=True).start()
     print("ready", flush=True)
     sys.stdin.read()
-
-
-def _tcp_loop(ls: socket.socket) -> None:
-    while True:
-        c, _ = ls.accept()
-        threading.Thread(target=_echo, args=(c,), daemon=True).start()
-
-
-def _echo(c: socket.socket) -> None:
-    c.settimeout(3)
-    try:
-        while data := c.recv(65536):
-            c.sendall(data)
-    except OSError:
-        pass
-    c.close()
-
-
-def _udp_loop(s: socket.socket) -> None:
-    while True:
-        data, peer = s.recvfrom(65536)
-        s.sendto(data, peer)
 
 
 def _step(step: dict) -> str:
@@ -190,7 +163,7 @@ def _step(step: dict) -> str:
     s.settimeout(0.5)
     ident = int(step["id"])
     body = struct.pack("!BBHHH", 8, 0, 0, ident, 1) + data
-    s.sendto(body[:2] + struct.pack("!H", _csum(body)) + body[4:], (dst, 0))
+    s.sendto(body[:2] + struct.pack("!H", checksum(body)) + body[4:], (dst, 0))
     try:
         while True:
             pkt = s.recv(65536)
@@ -203,13 +176,6 @@ def _step(step: dict) -> str:
 
 
 # --------------------------------------------------------------------------- recorder (root)
-
-
-def sh(*argv: str, check: bool = True, stdin: str | None = None) -> str:
-    p = subprocess.run(argv, input=stdin, capture_output=True, text=True)
-    if check and p.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)}: {p.stderr.strip() or p.returncode}")
-    return p.stdout
 
 
 def _wait(proc: subprocess.Popen, stream: object, needle: str) -> None:
@@ -229,61 +195,45 @@ def record(name: str) -> list[str]:
     ns = {role: f"{tag}-{role}" for role in ("router", *LINKS)}
     procs: list[subprocess.Popen] = []
     log: list[str] = []
-    try:
-        for n in ns.values():
-            sh("ip", "netns", "add", n)
-            sh("ip", "netns", "exec", n, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
-            sh("ip", "netns", "exec", n, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1")
-            sh("ip", "-n", n, "link", "set", "lo", "up")
-        r = ns["router"]
-        for role, (rif, raddr, peer) in LINKS.items():
-            n = ns[role]
-            sh("ip", "-n", r, "link", "add", rif, "type", "veth", "peer", "name", "eth0", "netns", n)
-            for where, dev in ((r, rif), (n, "eth0")):
-                sh("ip", "-n", where, "link", "set", dev, "up")
-                # Full checksums in the capture (veth offloads leave partial sums otherwise).
-                sh("ip", "netns", "exec", where, "ethtool", "-K", dev, "tx", "off", "rx", "off", check=False)
-            sh("ip", "-n", r, "addr", "add", f"{raddr}/24", "dev", rif)
-            sh("ip", "-n", n, "addr", "add", f"{peer}/24", "dev", "eth0")
-            sh("ip", "-n", n, "route", "add", "default", "via", raddr)
-        for extra in case.get("server_addrs", []):
-            sh("ip", "-n", ns["server"], "addr", "add", f"{extra}/24", "dev", "eth0")
-        sh("ip", "netns", "exec", r, "sysctl", "-qw", "net.ipv4.ip_forward=1")
-        (out / "rules").write_text(case["rules"])
-        sh("ip", "netns", "exec", r, "iptables-legacy-restore", "-w", stdin=case["rules"])
-        for role, specs in (("server", SERVE), ("router", case.get("router_listen", []))):
-            if specs:
-                argv = ["ip", "netns", "exec", ns[role], "python3", str(SELF), "--agent", "serve", *specs]
-                p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-                procs.append(p)
-                _wait(p, p.stdout, "ready")
-        pcap = out / "capture.pcap"
-        dump = subprocess.Popen(["ip", "netns", "exec", r, "tcpdump", "-i", "any", "-n", "-U",
-                                 "--immediate-mode", "-Z", "root", "-w", str(pcap)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        _wait(dump, dump.stderr, "listening on")
+    with Lab(ns) as lab:
         try:
-            for step in case["traffic"]:
-                got = sh("ip", "netns", "exec", ns[step["ns"]], "python3", str(SELF), "--agent", "step",
-                         json.dumps(step), check=False)
-                log.append(f"{step['ns']} {step['do']} {step['dst']}:{step.get('port', step.get('id'))}"
-                           f" -> {got.strip()}")
-            time.sleep(0.3)
+            r = ns["router"]
+            # Full checksums in the capture (veth offloads leave partial sums otherwise).
+            lab.build({"addrs": {"server": [f"{extra}/24" for extra in case.get("server_addrs", [])]}},
+                      offload=("tx", "off", "rx", "off"), offload_check=False)
+            (out / "rules").write_text(case["rules"])
+            lab.nx("router", "iptables-legacy-restore", "-w", stdin=case["rules"])
+            for role, specs in (("server", SERVE), ("router", case.get("router_listen", []))):
+                if specs:
+                    argv = ["ip", "netns", "exec", ns[role], "python3", str(SELF), "--agent", "serve", *specs]
+                    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                    procs.append(p)
+                    _wait(p, p.stdout, "ready")
+            pcap = out / "capture.pcap"
+            dump = subprocess.Popen(["ip", "netns", "exec", r, "tcpdump", "-i", "any", "-n", "-U",
+                                     "--immediate-mode", "-Z", "root", "-w", str(pcap)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            _wait(dump, dump.stderr, "listening on")
+            try:
+                for step in case["traffic"]:
+                    got = lab.nx(step["ns"], "python3", str(SELF), "--agent", "step", json.dumps(step),
+                                 check=False)
+                    log.append(f"{step['ns']} {step['do']} {step['dst']}:{step.get('port', step.get('id'))}"
+                               f" -> {got.strip()}")
+                time.sleep(0.3)
+            finally:
+                dump.send_signal(signal.SIGINT)
+                dump.wait(5)
+            (out / "addrs.json").write_text(sh("ip", "-n", r, "-j", "addr", "show") + "\n")
+            (out / "routes.json").write_text(sh("ip", "-n", r, "-j", "route", "show", "table", "all") + "\n")
+            (out / "conntrack.txt").write_text(lab.nx("router", "conntrack", "-L", check=False))
+            (out / "log.txt").write_text("\n".join(log) + "\n")
         finally:
-            dump.send_signal(signal.SIGINT)
-            dump.wait(5)
-        (out / "addrs.json").write_text(sh("ip", "-n", r, "-j", "addr", "show") + "\n")
-        (out / "routes.json").write_text(sh("ip", "-n", r, "-j", "route", "show", "table", "all") + "\n")
-        (out / "conntrack.txt").write_text(sh("ip", "netns", "exec", r, "conntrack", "-L", check=False))
-        (out / "log.txt").write_text("\n".join(log) + "\n")
-    finally:
-        for p in procs:
-            if p.stdin:
-                p.stdin.close()
-            p.terminate()
-            p.wait(5)
-        for n in ns.values():
-            sh("ip", "netns", "del", n, check=False)
+            for p in procs:
+                if p.stdin:
+                    p.stdin.close()
+                p.terminate()
+                p.wait(5)
     return log
 
 
@@ -294,9 +244,6 @@ def main(argv: list[str]) -> int:
         else:
             print(_step(json.loads(argv[2])), flush=True)
         return 0
-    sys.path.insert(0, str(ROOT))
-    from tools.kernel import available
-
     reason = available()
     if reason:
         print(f"cannot record here: {reason}", file=sys.stderr)

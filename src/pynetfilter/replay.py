@@ -181,31 +181,13 @@ class Replay:
         route lookup for it: no martian-source check, local delivery."""
         from pynetfilter.netfilter.host import Route
 
-        eng, host = self.engine, self.engine.host
-        eng.host = _LoopedHost(host, Route("local", "lo", type="local"))
-        try:
-            return eng.receive(pkt, "lo", now)
-        finally:
-            eng.host = host
+        return self.engine.receive(pkt, "lo", now, route=Route("local", "lo", type="local"))
 
     def _expect_generated(self, out: Outcome, f: Frame) -> None:
         for g in out.generated:
             if g.verdict == "accept" and g.disposition in ("out", "forward") and g.oif != "lo":
                 self.egress.expect(g.packet, g.oif, f.ts, f.n)
             self._expect_generated(g, f)
-
-
-class _LoopedHost:
-    """The host, except that the input route is the one the packet already carries."""
-
-    def __init__(self, host: Host, route: Any) -> None:
-        self._host, self._route = host, route
-
-    def route_input(self, pkt: Packet, iif: str) -> Any:
-        return self._route
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._host, name)
 
 
 def _fresh(f: Frame) -> Packet:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import KernelRefusal, ParameterProblem
+from pynetfilter.ext._nat import inet_aton
 from pynetfilter.ext.base import CheckContext, Match, Opt, Options, RuleContext
 from pynetfilter.ext.limit import atoi, parse_unit
 from pynetfilter.ext.types import mask_to_cidr, parse_uint, strtoul
@@ -123,26 +124,6 @@ def fmt_mode(mode: int, sep: str) -> str:
     names = [n for n, bit in (("srcip", M_SIP), ("srcport", M_SPT), ("dstip", M_DIP), ("dstport", M_DPT))
              if mode & bit]
     return " " + sep.join(names)
-
-
-def inet_aton(text: str) -> int | None:
-    """inet_aton(3) forms a, a.b, a.b.c, a.b.c.d (parts in base 0), as getaddrinfo AI_NUMERICHOST."""
-    parts = text.split(".")
-    if not 1 <= len(parts) <= 4:
-        return None
-    vals = []
-    for p in parts:
-        r = strtoul(p) if p and p[0].isdigit() else None
-        if r is None or r[1]:
-            return None
-        vals.append(r[0])
-    last_bits = 8 * (5 - len(vals))
-    if any(v > 255 for v in vals[:-1]) or vals[-1] >= 1 << last_bits:
-        return None
-    out = 0
-    for v in vals[:-1]:
-        out = (out << 8) | v
-    return (out << last_bits) | vals[-1]
 
 
 def parse_plen(text: str, what: str) -> int:

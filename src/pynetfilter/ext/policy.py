@@ -11,8 +11,9 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import KernelRefusal, ParameterProblem
+from pynetfilter.ext._nat import inet_aton
 from pynetfilter.ext.base import CheckContext, Match, Opt, Options, RuleContext
-from pynetfilter.ext.hashlimit import inet_aton, parse_plen
+from pynetfilter.ext.hashlimit import parse_plen
 from pynetfilter.ext.types import fmt_ipv4, mask_to_cidr, parse_uint, prefix_mask, protocol_name
 from pynetfilter.model.tables import Hook, hook_mask
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pynetfilter.errors import KernelRefusal, ParameterProblem
+from pynetfilter.ext._nat import inet_aton
 from pynetfilter.ext.base import CheckContext, Match, Opt, Options, RuleContext
-from pynetfilter.ext.hashlimit import inet_aton
 from pynetfilter.ext.limit import HZ, jiffies
 from pynetfilter.ext.types import fmt_ipv4, parse_uint
 

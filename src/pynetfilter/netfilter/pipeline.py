@@ -11,7 +11,9 @@ replies, which are run through OUTPUT and POSTROUTING themselves).
 Hooks run their functions in priority order (NF_IP_PRI_*):
 
     PREROUTING   defrag -400, raw -300, conntrack -200, mangle -150, nat(DNAT) -100
-    (routing decision: local delivery, forward, or no route)
+    (routing decision: local delivery, forward, or no route; then the IP options are compiled:
+     netfilter.ip_input; a failed route answers with the IP stack's own ICMP error, ip_error,
+     and so does a forwarded packet whose TTL runs out; these go through OUTPUT/POSTROUTING)
     INPUT        mangle -150, filter 0, security 50, nat(SNAT) 100, conntrack confirm last
     FORWARD      mangle -150, filter 0, security 50
     OUTPUT       defrag -400, raw -300, conntrack -200, mangle -150, nat(DNAT) -100, filter 0,
@@ -32,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pynetfilter.model.tables import Hook
+from pynetfilter.netfilter.ip_input import forward_options, ip_error, ip_rcv_options, time_exceeded
 from pynetfilter.netfilter.par import Event, Par
 from pynetfilter.netfilter.traverse import do_table
 from pynetfilter.netfilter.verdicts import NF_ACCEPT, NF_DROP, NF_QUEUE, NF_STOLEN
@@ -168,14 +171,26 @@ class Engine:
 
     # --- entry points ----------------------------------------------------------
 
-    def receive(self, pkt: Packet, iif: str, now: float, *, trace: bool = False) -> Outcome:
-        """A packet arriving on interface *iif* (ip_rcv): PREROUTING, routing, INPUT or FORWARD."""
+    def receive(self, pkt: Packet, iif: str, now: float, *, trace: bool = False,
+                route: Any = None) -> Outcome:
+        """A packet arriving on interface *iif* (ip_rcv): PREROUTING, routing, INPUT or FORWARD.
+
+        *route*: the route the packet already carries (skb_dst), as a packet looped back over
+        ``lo`` does: then there is no input route lookup (which would call it a martian).
+        """
         pkt.meta.iif = iif
         st = HookState(Hook.PREROUTING, iif, None, now, trace, [], [])
         v = self.run_hook(Hook.PREROUTING, pkt, st)
         if v != NF_ACCEPT:
             return self._finish(v, pkt, st, None)
-        route = self.host.route_input(pkt, iif)
+        if route is None:
+            route = self.host.route_input(pkt, iif)
+        if route.kind == "martian":  # ip_route_input failed: ip_rcv_finish drops, nothing compiled
+            return self._finish(NF_DROP, pkt, st, None, reason=f"no route ({route.reason or route.kind})")
+        if pkt.ihl > 5:
+            bad = ip_rcv_options(self, pkt, route, st)
+            if bad:
+                return self._finish(NF_DROP, pkt, st, None, reason=bad)
         if route.kind == "local":
             st.in_dev, st.out_dev = iif, None
             if pkt.is_fragment:
@@ -191,8 +206,12 @@ class Engine:
             v = self.run_hook(Hook.INPUT, pkt, st)
             return self._finish(v, pkt, st, None, ok="local")
         if route.kind != "forward" or not self.host.ip_forward:
+            ip_error(self, pkt, route, st)  # the route's input function: an ICMP error, or silence
             return self._finish(NF_DROP, pkt, st, None, reason=f"no route ({route.kind})")
+        if pkt.meta.pkt_type != "host":
+            return self._finish(NF_DROP, pkt, st, None, reason="not for this host (link layer)")
         if pkt.ttl <= 1:
+            time_exceeded(self, pkt, route, st)
             return self._finish(NF_DROP, pkt, st, None, reason="ttl exceeded")
         pkt.ttl -= 1  # ip_forward decrements before the FORWARD hook
         st.in_dev, st.out_dev = iif, route.oif
@@ -200,6 +219,8 @@ class Engine:
         v = self.run_hook(Hook.FORWARD, pkt, st)
         if v != NF_ACCEPT:
             return self._finish(v, pkt, st, route.oif)
+        if pkt.ihl > 5:
+            forward_options(self, pkt, route)  # ip_forward_finish
         return self._postrouting(pkt, st, route.oif, ok="forward")
 
     def send(self, pkt: Packet, now: float, *, trace: bool = False, generated: bool = False) -> Outcome:

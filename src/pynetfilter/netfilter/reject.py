@@ -43,6 +43,7 @@ from pynetfilter.packet.model import (
     Meta,
     Packet,
     Tcp,
+    Udp,
 )
 
 if TYPE_CHECKING:
@@ -141,9 +142,13 @@ def checksum_ok(pkt: Packet, par: Par) -> bool:
     """nf_ip_checksum: packets received with a full checksum are verified; local ones are partial."""
     if par.hook == Hook.OUTPUT or pkt.meta.csum_partial or pkt.is_fragment:
         return True
+    from pynetfilter.netfilter.ipopts import header_stale
     from pynetfilter.packet.wire import l4_checksum_ok
 
-    return l4_checksum_ok(pkt)
+    # The sum starts at the IP header (skb->data), which adds nothing when its checksum is right;
+    # options the input path filled in (Record Route, timestamps) left it wrong: no reply then.
+    udp_unchecked = isinstance(pkt.l4, Udp) and pkt.l4.check == 0
+    return l4_checksum_ok(pkt) and (udp_unchecked or not header_stale(pkt))
 
 
 def icmp_unreach(pkt: Packet, code: int, par: Par) -> Packet | None:
@@ -208,15 +213,21 @@ def _ip_id(par: Par, saddr: int, daddr: int) -> int:
 
 
 def _rate_allow(par: Par, daddr: int) -> bool:
-    """inet_peer_xrlim_allow: a token bucket per destination, starting full."""
+    """icmpv4_xrlim_allow: the per-destination limit of ICMP errors."""
+    return peer_allow(par.engine, par.now, daddr, RATELIMIT, BURST * RATELIMIT)
+
+
+def peer_allow(engine: Any, now: float, daddr: int, cost: float, burst: float) -> bool:
+    """inet_peer_xrlim_allow: a token bucket per destination (inet_peer), starting full.  ip_error
+    draws on the same bucket with its own cost and burst (ip_rt_error_cost, ip_rt_error_burst)."""
     try:
-        peers = _peers.setdefault(par.engine, {})
+        peers = _peers.setdefault(engine, {})
     except TypeError:  # an engine that cannot be weakly referenced: no memory, no limit
         return True
-    tokens, last = peers.get(daddr, (BURST * RATELIMIT, par.now))
-    tokens = min(tokens + (par.now - last), BURST * RATELIMIT)
-    allowed = tokens >= RATELIMIT
+    tokens, last = peers.get(daddr, (burst, now))
+    tokens = min(tokens + (now - last), burst)
+    allowed = tokens >= cost
     if allowed:
-        tokens -= RATELIMIT
-    peers[daddr] = (tokens, par.now)
+        tokens -= cost
+    peers[daddr] = (tokens, now)
     return allowed

@@ -113,6 +113,8 @@ class Meta:
     csum_partial: bool = False
     # The conntrack template a raw-table CT target attached (the ext.CT.Ct instance: zone, helper, ...).
     ct_template: Any = None
+    # The IP options as the input path compiled them (IPCB(skb)->opt: netfilter.ipopts.IpOptions).
+    ip_opt: Any = None
 
 
 @dataclass(slots=True)
@@ -137,6 +139,9 @@ class Packet:
     # or ICMP-embedded datagram), or the error in a wrong checksum, as a ones'-complement sum;
     # wire.to_bytes adds it back, which is what the kernel's incremental checksum updates do.
     csum_residual: int = 0
+    # The same for the IP header checksum: the error the kernel left in it (options the input path
+    # filled in without ip_send_check, or a quoted header that was wrong); to_bytes adds it back.
+    ip_residual: int = 0
     # An ICMP-embedded datagram cut inside its transport header: l4 holds the fields present
     # (ports at least), payload the raw header bytes; to_bytes writes the fields back over them.
     l4_partial: bool = False

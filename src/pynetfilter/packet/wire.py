@@ -132,6 +132,8 @@ def parse_inner(data: bytes) -> Packet | None:
 def _decode(data: bytes, hl: int, end: int, inner: bool) -> Packet:
     _v, tos, tot, ident, frag, ttl, proto, check, saddr, daddr = _IP.unpack_from(data)
     pkt = Packet(saddr, daddr, proto, None, b"", tos, ident, frag, ttl, hl // 4, data[20:hl], check, tot)
+    if inner:  # a quoted header keeps its checksum, right or wrong (ip_rcv checked the outer one)
+        pkt.ip_residual = -_sum(data[:hl]) % 0xFFFF
     seg = data[hl:end]
     if frag & IP_OFFSET:
         pkt.payload = seg
@@ -291,7 +293,7 @@ def _encode(pkt: Packet, inner: bool) -> bytes:
         tot = pkt.tot_len  # a quoted datagram keeps its original length
     hdr = bytearray(_IP.pack(0x40 | hl // 4, pkt.tos, tot, pkt.id, pkt.frag_off, pkt.ttl, pkt.proto, 0,
                              pkt.saddr, pkt.daddr) + opts)
-    hdr[10:12] = _finish(_sum(bytes(hdr))).to_bytes(2, "big")
+    hdr[10:12] = _finish(_sum(bytes(hdr)) + pkt.ip_residual).to_bytes(2, "big")
     return bytes(hdr) + l4b
 
 

@@ -113,14 +113,7 @@ def replay(scn: dict) -> tuple[list[str], list[str], list[str], Ruleset]:
 
 
 # Differences whose cause lies outside the targets, each checked to still be there (strict xfail).
-KNOWN: dict[tuple[str, str], str] = {
-    ("log_formats", "packets"): "IP options on forwarding (ip_options_compile/ip_forward_options fill "
-                                "Record Route): pipeline",
-    ("log_formats", "logs"): "the Record Route option the kernel filled before FORWARD (pipeline)",
-    ("reject_icmp_quote", "packets"): "the kernel sent no ICMP error for a datagram with a Record Route "
-                                      "option (cause not found in icmp_send); pynetfilter sends one",
-    ("reject_icmp_quote", "counters"): "the same ICMP error as it goes through OUTPUT",
-}
+KNOWN: dict[tuple[str, str], str] = {}
 _cache: dict[str, tuple[list[str], list[str], list[str], Ruleset]] = {}
 
 

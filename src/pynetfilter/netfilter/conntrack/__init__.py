@@ -7,7 +7,7 @@ the one it answers) keeps it; NOTRACK gives IP_CT_UNTRACKED; a CT template (``-j
 :mod:`.icmp`).  Otherwise the packet's tuple is looked up in the table: a hit in the
 original direction is ESTABLISHED once a reply was seen (else NEW), a hit in the reply
 direction is ESTABLISHED_REPLY, a miss makes a new unconfirmed entry (NEW) that lives on the
-packet only.  The protocol tracker (:mod:`.tcp`, :mod:`.udp`, :mod:`.icmp`, generic) then
+packet only.  The protocol tracker (:mod:`.tcp`, :mod:`.udp`, :mod:`.sctp`, :mod:`.icmp`, generic) then
 validates the packet and renews the entry's timeout; a packet it rejects gets no connection
 (INVALID, ``ct=None``; the reason is counted in :attr:`Conntrack.invalid`).  TCP may ask for
 a closed connection to be reopened: the old entry is deleted and the lookup repeated.
@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from pynetfilter.netfilter.conntrack import icmp, tcp, udp
+from pynetfilter.netfilter.conntrack import icmp, sctp, tcp, udp
 from pynetfilter.netfilter.conntrack.entry import (
     IP_CT_DIR_ORIGINAL,
     IP_CT_DIR_REPLY,
@@ -53,7 +53,7 @@ __all__ = ["Conntrack", "Zone", "DEFAULT_ZONE"]
 
 Tracker = Callable[["Conntrack", Conn, Packet, int, float], tuple[int, str]]
 _TRACKERS: dict[int, Tracker] = {6: tcp.packet, 17: udp.packet, 136: udp.packet, IPPROTO_ICMP: icmp.packet,
-                                  icmp.IPPROTO_GRE: icmp.gre_packet}
+                                  icmp.IPPROTO_GRE: icmp.gre_packet, sctp.IPPROTO_SCTP: sctp.packet}
 
 
 def packet_length(pkt: Packet) -> int:

@@ -3,7 +3,8 @@ JSON form of the table that ``pynf conntrack --state FILE`` reads and writes.
 
 Theory of operation.  One line per live entry, fields in libnetfilter_conntrack's order:
 protocol name padded to 8 and number, remaining timeout in whole seconds (rounded down, as
-``nf_ct_expires / HZ``), the TCP state, the original tuple (with ``packets= bytes=`` when
+``nf_ct_expires / HZ``), the TCP or SCTP state (no SCTP vtags: conntrack-tools 1.4.7 prints
+none), the original tuple (with ``packets= bytes=`` when
 accounting is on), ``[UNREPLIED]`` until a reply was seen, the reply tuple, ``[ASSURED]``,
 ``mark=``, ``zone=`` (a zone of both directions; ``zone-orig=``/``zone-reply=`` inside the
 tuples otherwise) and ``use=1``.  ``extended`` prefixes ``ipv4     2``.  The JSON state holds
@@ -27,6 +28,7 @@ from pynetfilter.netfilter.conntrack.entry import (
     Conn,
     Tuple,
 )
+from pynetfilter.netfilter.conntrack.sctp import NAMES as SCTP_NAMES
 from pynetfilter.netfilter.conntrack.tcp_window import NAMES, Side, TcpInfo
 
 PROTO_NAMES = {6: "tcp", 17: "udp", 136: "udplite", 1: "icmp", 58: "icmpv6", 132: "sctp", 47: "gre",
@@ -61,6 +63,8 @@ def line(conn: Conn, now: float, *, extended: bool = False, acct: bool = False) 
     tcp = conn.proto.get("tcp")
     if p == 6 and tcp is not None:
         out += f"{NAMES[tcp.state]} "
+    elif p == 132 and "sctp" in conn.proto:
+        out += f"{SCTP_NAMES[conn.proto['sctp']['state']]} "
     out += _tuple(conn.orig)
     if conn.zone and conn.zone_dir == NF_CT_ZONE_DIR_ORIG:
         out += f"zone-orig={conn.zone} "
