@@ -6,7 +6,8 @@
                                                          compare what is deterministic
 
 Each scenario is a folder ``tests/scenarios/NAME/`` holding ``rules`` (iptables-restore input for
-the router) and ``scenario.json`` (topology extras, listeners, and the traffic: steps run in order).
+the router) and ``scenario.json`` (topology extras: MTUs, addresses, sysctls, router routes;
+listeners; and the traffic: steps run in order).
 Recording builds client, client2 and server namespaces around a router namespace (veth pairs,
 10.233.0.0/16, ip_forward=1), restores the rules on the router (counters zero), runs
 ``tcpdump -i any`` on the router, drives the traffic with python3 sockets inside the namespaces,
@@ -129,6 +130,10 @@ def _client(step: dict) -> str:
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         if "sport" in step:
             s.bind((step.get("src", "0.0.0.0"), int(step["sport"])))
+        if "ttl" in step:
+            s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, int(step["ttl"]))
+        if "options" in step:  # IP options (hex), e.g. an empty Record Route for the routers to fill
+            s.setsockopt(socket.IPPROTO_IP, socket.IP_OPTIONS, bytes.fromhex(step["options"]))
         s.settimeout(timeout)
         s.connect((dst, port))  # connected: an ICMP error comes back as ECONNREFUSED
         try:
@@ -230,6 +235,8 @@ class Lab:
             sh("ip", "-n", n, "route", "add", "default", "via", raddr)
         for extra in topo.get("addrs", {}).get("router", []):
             sh("ip", "-n", r, "addr", "add", f"{extra}/32", "dev", "lo")
+        for route in topo.get("routes", []):  # e.g. "unreachable 10.233.50.0/24"
+            sh("ip", "-n", r, "route", "add", *route.split())
         self.nx("router", "sysctl", "-qw", "net.ipv4.ip_forward=1")
         for key, value in topo.get("sysctl", {}).items():
             self.nx("router", "sysctl", "-qw", f"{key}={value}")

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from pynetfilter.netfilter import ipopts, reject
 from pynetfilter.netfilter.ipopts import build_options, echo_options
 from pynetfilter.netfilter.par import Event
-from pynetfilter.packet.model import IPPROTO_ICMP, Icmp, Meta
+from pynetfilter.packet.model import IPPROTO_ICMP, Icmp
 
 if TYPE_CHECKING:
     from pynetfilter.netfilter.par import Par
@@ -170,5 +170,7 @@ def icmp_send(pkt: Packet, typ: int, code: int, info: int, route: Any, par: Par)
                                saddr, pkt.saddr) + options)
     ip[10:12] = (~reject.ones_sum(bytes(ip)) & 0xFFFF).to_bytes(2, "big")
     err = parse(bytes(ip) + body)  # parsed back: NAT translates the embedded datagram as a Packet
-    err.meta = Meta()  # the stack's own datagram: mark 0 (IP4_REPLY_MARK), no conntrack yet
+    # Mark 0 (IP4_REPLY_MARK); the original's conntrack entry attached as RELATED (even one that
+    # will never be confirmed, as after ip_error), as for REJECT's replies: the same icmp_send.
+    err.meta = reject.reply_meta(pkt)
     return err
