@@ -18,7 +18,8 @@ show``), ``routes.json`` (``ip -j route show table all``), ``kernel-save.txt``
 The traffic differs a little from run to run (ACK timing, random ports, statistic choices), which
 is why the tests replay the committed capture and compare against the counters recorded with it;
 ``--check`` compares only what does not depend on timing: the rules, the addresses and the routes.
-The same file is the traffic agent run inside the namespaces (``--agent``): stdlib only.
+The same file is the traffic agent run inside the namespaces (``--agent``): stdlib only (it and
+tools/topology.py, which builds the lab).
 """
 
 from __future__ import annotations
@@ -39,26 +40,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the agent too: it runs as python3 tools/record_scenarios.py --agent
+
+from tools.topology import LINKS, Lab, checksum, tcp_loop, udp_loop  # noqa: E402
+
 SCENARIOS = ROOT / "tests" / "scenarios"
 SELF = Path(__file__).resolve()
 
-# role -> (router side interface, router address, peer address, subnet prefix)
-LINKS = {
-    "client": ("rc", "10.233.1.1", "10.233.1.2"),
-    "server": ("rs", "10.233.2.1", "10.233.2.2"),
-    "client2": ("rc2", "10.233.3.1", "10.233.3.2"),
-}
-
 # --------------------------------------------------------------------------- the agent (in a namespace)
-
-
-def _checksum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def _serve(specs: list[str]) -> None:
@@ -71,36 +60,14 @@ def _serve(specs: list[str]) -> None:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind((addr, int(port)))
             s.listen(64)
-            threading.Thread(target=_tcp_loop, args=(s,), daemon=True).start()
+            threading.Thread(target=tcp_loop, args=(s,), daemon=True).start()
         else:
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             s.bind((addr, int(port)))
-            threading.Thread(target=_udp_loop, args=(s,), daemon=True).start()
+            threading.Thread(target=udp_loop, args=(s,), daemon=True).start()
         socks.append(s)
     print("ready", flush=True)
     sys.stdin.read()  # the recorder closes our stdin when the traffic is done
-
-
-def _tcp_loop(ls: socket.socket) -> None:
-    while True:
-        c, _ = ls.accept()
-        threading.Thread(target=_tcp_echo, args=(c,), daemon=True).start()
-
-
-def _tcp_echo(c: socket.socket) -> None:
-    c.settimeout(3)
-    try:
-        while data := c.recv(65536):
-            c.sendall(data)
-    except OSError:
-        pass
-    c.close()
-
-
-def _udp_loop(s: socket.socket) -> None:
-    while True:
-        data, peer = s.recvfrom(65536)
-        s.sendto(data, peer)
 
 
 def _client(step: dict) -> str:
@@ -149,7 +116,7 @@ def _client(step: dict) -> str:
         ident, out = int(step.get("id", 0x4242)), []
         for seq in range(1, int(step.get("count", 1)) + 1):
             hdr = struct.pack("!BBHHH", 8, 0, 0, ident, seq) + data
-            s.sendto(struct.pack("!BBHHH", 8, 0, _checksum(hdr), ident, seq) + data, (dst, 0))
+            s.sendto(struct.pack("!BBHHH", 8, 0, checksum(hdr), ident, seq) + data, (dst, 0))
             try:
                 while True:
                     pkt = s.recv(65536)
@@ -167,7 +134,7 @@ def _client(step: dict) -> str:
         sport = int(step.get("sport", 40999))
         hdr = struct.pack("!HHIIBBHHH", sport, port, 1000, 2000, 5 << 4, flags, 1024, 0, 0)
         pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6, len(hdr))
-        hdr = hdr[:16] + struct.pack("!H", _checksum(pseudo + hdr)) + hdr[18:]
+        hdr = hdr[:16] + struct.pack("!H", checksum(pseudo + hdr)) + hdr[18:]
         s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
         s.sendto(hdr, (dst, 0))
         s.close()
@@ -185,61 +152,6 @@ def agent(argv: list[str]) -> int:
 
 
 # --------------------------------------------------------------------------- the recorder (root)
-
-
-def sh(*argv: str, check: bool = True, stdin: str | None = None) -> str:
-    p = subprocess.run(argv, input=stdin, capture_output=True, text=True)
-    if check and p.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)}: {p.stderr.strip() or p.returncode}")
-    return p.stdout
-
-
-class Lab:
-    """The four namespaces of one recording; deleted on exit."""
-
-    def __init__(self, tag: str) -> None:
-        self.ns = {role: f"pynf-{tag}-{role[0]}{role[-1]}" for role in ("router", *LINKS)}
-
-    def nx(self, role: str, *argv: str, check: bool = True, stdin: str | None = None) -> str:
-        return sh("ip", "netns", "exec", self.ns[role], *argv, check=check, stdin=stdin)
-
-    def __enter__(self) -> Lab:
-        for name in self.ns.values():
-            sh("ip", "netns", "del", name, check=False)
-            sh("ip", "netns", "add", name)
-            for key in ("all", "default"):  # no IPv6 chatter (router solicitations, MLD) in captures
-                sh("ip", "netns", "exec", name, "sysctl", "-qw", f"net.ipv6.conf.{key}.disable_ipv6=1")
-            sh("ip", "-n", name, "link", "set", "lo", "up")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for name in self.ns.values():
-            sh("ip", "netns", "del", name, check=False)
-
-    def build(self, topo: dict) -> None:
-        r = self.ns["router"]
-        for role, (rif, raddr, peer) in LINKS.items():
-            n = self.ns[role]
-            sh("ip", "-n", r, "link", "add", rif, "type", "veth", "peer", "name", "eth0", "netns", n)
-            mtu = str(topo.get("mtu", {}).get(role, 1500))
-            sh("ip", "-n", r, "link", "set", rif, "mtu", mtu, "up")
-            sh("ip", "-n", n, "link", "set", "eth0", "mtu", mtu, "up")
-            # No checksum offload: captured checksums are the wire's, not CHECKSUM_PARTIAL
-            # placeholders (and no TSO super-packets), so a replay sees what the wire carried.
-            sh("ip", "netns", "exec", r, "ethtool", "-K", rif, "tx", "off")
-            sh("ip", "netns", "exec", n, "ethtool", "-K", "eth0", "tx", "off")
-            sh("ip", "-n", r, "addr", "add", f"{raddr}/24", "dev", rif)
-            sh("ip", "-n", n, "addr", "add", f"{peer}/24", "dev", "eth0")
-            for extra in topo.get("addrs", {}).get(role, []):
-                sh("ip", "-n", n, "addr", "add", f"{extra}/32", "dev", "eth0")
-            sh("ip", "-n", n, "route", "add", "default", "via", raddr)
-        for extra in topo.get("addrs", {}).get("router", []):
-            sh("ip", "-n", r, "addr", "add", f"{extra}/32", "dev", "lo")
-        for route in topo.get("routes", []):  # e.g. "unreachable 10.233.50.0/24"
-            sh("ip", "-n", r, "route", "add", *route.split())
-        self.nx("router", "sysctl", "-qw", "net.ipv4.ip_forward=1")
-        for key, value in topo.get("sysctl", {}).items():
-            self.nx("router", "sysctl", "-qw", f"{key}={value}")
 
 
 def _wait_line(proc: subprocess.Popen, stream: object, needle: str, what: str) -> None:
@@ -261,7 +173,7 @@ def record(name: str, out_dir: Path) -> list[str]:
     tag = f"{os.getpid() % 10000}{all_names().index(name)}"
     out_dir.mkdir(parents=True, exist_ok=True)
     log: list[str] = []
-    with Lab(tag) as lab:
+    with Lab({role: f"pynf-{tag}-{role[0]}{role[-1]}" for role in ("router", *LINKS)}) as lab:
         lab.build(spec.get("topology", {}))
         lab.nx("router", "iptables-legacy-restore", "-w", stdin=rules)
         servers = []
@@ -326,7 +238,6 @@ def all_names() -> list[str]:
 def main(argv: list[str]) -> int:
     if argv and argv[0] == "--agent":
         return agent(argv[1:])
-    sys.path.insert(0, str(ROOT))
     from tools.kernel import available
 
     reason = available()

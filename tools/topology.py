@@ -61,8 +61,9 @@ class Lab:
 
     def build(self, topo: dict, offload: tuple[str, ...] = ("tx", "off"), offload_check: bool = True) -> None:
         """Wire the links.  *topo*: ``mtu`` {role: mtu}; ``addrs`` {role: [address, ...]}, extra
-        addresses (a bare address is a /32) on a peer's eth0 or the router's lo; ``sysctl``
-        {key: value} for the router.  *offload*: the ``ethtool -K`` settings for both ends of
+        addresses (a bare address is a /32) on a peer's eth0 or the router's lo; ``routes``
+        [route, ...], ``ip route add`` arguments for the router (e.g. "unreachable 10.233.50.0/24");
+        ``sysctl`` {key: value} for the router.  *offload*: the ``ethtool -K`` settings for both ends of
         every pair (*offload_check*: fail when ethtool does)."""
         r = self.ns["router"]
         extras = topo.get("addrs", {})
@@ -83,6 +84,8 @@ class Lab:
             sh("ip", "-n", n, "route", "add", "default", "via", raddr)
         for extra in extras.get("router", []):
             sh("ip", "-n", r, "addr", "add", _prefixed(extra), "dev", "lo")
+        for route in topo.get("routes", []):
+            sh("ip", "-n", r, "route", "add", *route.split())
         self.nx("router", "sysctl", "-qw", "net.ipv4.ip_forward=1")
         for key, value in topo.get("sysctl", {}).items():
             self.nx("router", "sysctl", "-qw", f"{key}={value}")

@@ -19,7 +19,6 @@ generated reply carries.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -150,7 +149,6 @@ class CaptureChoices:
 
     def decide(self, kind: str, probability: float, par: Any = None) -> bool:
         """statistic --mode random: True when the branch the rule starts is the one the kernel took."""
-        par = par if par is not None else _caller_par()
         rule = getattr(par, "rule", None)
         if par is not None and rule is not None:
             taken = _branch_taken(par, rule, self.egress())
@@ -191,21 +189,6 @@ def _flow_free_key(p: Packet) -> tuple[Any, ...]:
     elif isinstance(l4, Icmp):
         extra = (l4.type, l4.seq if l4.type in (0, 8) else None)
     return (p.proto, p.id, len(p.payload), p.fragment_offset, extra)
-
-
-def _caller_par() -> Any:
-    """The Par of the match asking (``decide`` is called as ``decide(kind, p)`` from Match.mt)."""
-    from pynetfilter.netfilter.par import Par
-
-    frame = sys._getframe(2)
-    for _ in range(4):
-        if frame is None:
-            break
-        cand = frame.f_locals.get("par")
-        if isinstance(cand, Par):
-            return cand
-        frame = frame.f_back
-    return None
 
 
 def _branch_taken(par: Any, rule: Any, egress: Packet | None) -> bool | None:

@@ -166,7 +166,7 @@ class KernelChoices:
             return reply.sport
         return reply.dport if manip == MANIP_SRC else reply.sport
 
-    def decide(self, kind: str, p: float) -> bool:
+    def decide(self, kind: str, p: object, par: object = None) -> bool:
         return self.decisions.pop(0)
 
 

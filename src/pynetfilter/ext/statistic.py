@@ -3,7 +3,7 @@
 random: the kernel draws ``get_random_u32() & 0x7FFFFFFF`` and matches when it
 is below the stored probability (a fraction of 2^31).  Here the draw is
 ``par.rng.random()`` scaled to 31 bits, unless ``par.choices`` is set: a trace
-or replay then decides (``choices.decide("statistic", p)``), so it can follow
+or replay then decides (``netfilter.par.decide``), so it can follow
 each branch or reproduce what the kernel chose.  nth: a per-rule counter that
 starts at every-1-packet (iptables' final check) and matches when it wraps
 to 0."""
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, ClassVar
 from pynetfilter.errors import ParameterProblem
 from pynetfilter.ext.base import Match, Opt, Options, RuleContext
 from pynetfilter.ext.types import parse_uint
+from pynetfilter.netfilter.par import decide
 
 if TYPE_CHECKING:
     from pynetfilter.netfilter.par import Par
@@ -87,11 +88,8 @@ class Statistic(Match):
 
     def mt(self, pkt: Packet, par: Par) -> bool:
         if self.mode == MODE_RANDOM:
-            if par.choices is not None:
-                hit = bool(par.choices.decide("statistic", self.probability / 0x80000000))
-            else:
-                hit = int(par.rng.random() * 0x80000000) < self.probability
-            return hit != self.invert
+            # (get_random_u32() & 0x7FFFFFFF) < probability, or a trace's / replay's choice.
+            return decide(par, "statistic", self.probability) != self.invert
         st = par.rule_state(self)
         count = st.get("count", self.every - self.packet)
         count = 0 if count == self.every else count + 1

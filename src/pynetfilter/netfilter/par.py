@@ -12,6 +12,7 @@ they hold no state themselves.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from pynetfilter.model.tables import Hook
@@ -65,3 +66,16 @@ class Par:
     def emit(self, pkt: Packet, why: str) -> None:
         """Send a packet the kernel generates (REJECT's reply): it goes through OUTPUT."""
         self.events.append(Event("emit", why, pkt))
+
+
+STATISTIC_SCALE = 1 << 31  # xt_statistic keeps its probability as a fraction of 2^31
+
+
+def decide(par: Par, kind: str, numerator: int, denominator: int = STATISTIC_SCALE) -> bool:
+    """A random event of probability numerator/denominator: asked of ``par.choices`` when set
+    (a trace exploring branches, a replay following a capture: ``choices.decide(kind,
+    probability, par)``), else drawn as the kernel does (xt_statistic:
+    ``(get_random_u32() & 0x7FFFFFFF) < probability``)."""
+    if par.choices is not None:
+        return bool(par.choices.decide(kind, Fraction(numerator, denominator), par))
+    return par.rng.randrange(denominator) < numerator

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from pynetfilter.netfilter.par import STATISTIC_SCALE, decide
 from pynetfilter.netfilter.pipeline import Engine, Outcome
 
 if TYPE_CHECKING:
@@ -40,18 +41,8 @@ if TYPE_CHECKING:
     from pynetfilter.packet.model import Packet
 
 TRACE_LOG_FLAGS = 0x0F  # NF_LOG_DEFAULT_MASK: the TCP sequence and options, IP options, UID
-STATISTIC_SCALE = 1 << 31  # xt_statistic keeps its probability as a fraction of 2^31
 
-
-def decide(par: Par, kind: str, numerator: int, denominator: int = STATISTIC_SCALE) -> bool:
-    """A random event of probability numerator/denominator: asked of ``par.choices`` when set
-    (a trace exploring branches, a replay following a capture), else drawn as the kernel does
-    (xt_statistic: ``(get_random_u32() & 0x7FFFFFFF) < probability``)."""
-    if par.choices is not None:
-        return bool(par.choices.decide(kind, Fraction(numerator, denominator), par))
-    return par.rng.randrange(denominator) < numerator
-
-
+__all__ = ["STATISTIC_SCALE", "decide"]  # re-exported: the choices protocol lives in par.py
 @dataclass(slots=True)
 class Decision:
     kind: str

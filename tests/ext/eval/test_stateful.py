@@ -204,7 +204,7 @@ def test_statistic_nth_and_random_choices() -> None:
     seen: list[tuple[str, float]] = []
 
     class Choices:
-        def decide(self, what: str, p: float) -> bool:
+        def decide(self, what: str, p: object, par: object = None) -> bool:
             seen.append((what, p))
             return True
 
