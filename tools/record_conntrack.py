@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -24,7 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tools.kernel import available  # noqa: E402
+from tools import ct_lab  # noqa: E402
+from tools.ct_lab import sh  # noqa: E402
 
 C_ADDR, S_ADDR = "10.233.71.1", "10.233.71.2"
 RULES = """*raw
@@ -247,56 +247,33 @@ while True:
 """
 
 
-def sh(*argv: str, ns: str | None = None, stdin: str | None = None, check: bool = True) -> str:
-    cmd = (["ip", "netns", "exec", ns] if ns else []) + list(argv)
-    p = subprocess.run(cmd, input=stdin, capture_output=True, text=True)
-    if check and p.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)}: {p.stderr.strip()}")
-    return p.stdout
-
-
-def start(ns: str, code: str) -> subprocess.Popen[str]:
-    p = subprocess.Popen(["ip", "netns", "exec", ns, "python3", "-c", code], stdout=subprocess.PIPE,
-                         text=True)
-    assert p.stdout is not None
-    if p.stdout.readline().strip() != "ready":
-        raise SystemExit(f"helper in {ns} did not start")
-    return p
-
-
 def record(out: Path) -> None:
     tag = os.getpid()
     nc, ns = f"pynf-ctc-{tag}", f"pynf-cts-{tag}"
     procs: list[subprocess.Popen[str]] = []
-    try:
-        for n in (nc, ns):
-            sh("ip", "netns", "add", n)
-            sh("ip", "link", "set", "lo", "up", ns=n)
-        sh("ip", "link", "add", "c0", "netns", nc, "type", "veth", "peer", "name", "s0", "netns", ns)
-        sh("ip", "addr", "add", f"{C_ADDR}/24", "dev", "c0", ns=nc)
-        sh("ip", "addr", "add", f"{S_ADDR}/24", "dev", "s0", ns=ns)
-        sh("ip", "link", "set", "c0", "up", ns=nc)
-        sh("ip", "link", "set", "s0", "up", ns=ns)
-        sh("iptables-legacy", "-A", "INPUT", "-p", "tcp", "--dport", "7202", "-j", "DROP", ns=nc)
-        procs.append(start(ns, SERVER))
-        procs.append(start(nc, CLIENT_LISTENER))
-        # The server's host model, for `pynf replay` of the captures.
-        (out / "server-addrs.json").write_text(sh("ip", "-j", "addr", "show", ns=ns))
-        (out / "server-routes.json").write_text(sh("ip", "-j", "route", "show", "table", "all", ns=ns))
-        (out / "server.rules").write_text(RULES)
-        flows = {}
-        for name, (who, code, what) in FLOWS.items():
-            flows[name] = run_flow(out, name, who, code, what, nc, ns)
-            print(f"{name}: {len(flows[name]['conntrack'])} entries", file=sys.stderr)
-        meta = {"client": C_ADDR, "server": S_ADDR, "rules": RULES, "flows": flows,
-                "kernel": os.uname().release, "conntrack": sh("conntrack", "--version").strip()}
-        (out / "flows.json").write_text(json.dumps(meta, indent=1) + "\n")
-    finally:
-        for p in procs:
-            p.kill()
-            p.wait()
-        for n in (nc, ns):
-            subprocess.run(["ip", "netns", "del", n], check=False)
+    with ct_lab.namespaces(nc, ns):
+        try:
+            sh("ip", "link", "add", "c0", "netns", nc, "type", "veth", "peer", "name", "s0", "netns", ns)
+            sh("ip", "addr", "add", f"{C_ADDR}/24", "dev", "c0", ns=nc)
+            sh("ip", "addr", "add", f"{S_ADDR}/24", "dev", "s0", ns=ns)
+            sh("ip", "link", "set", "c0", "up", ns=nc)
+            sh("ip", "link", "set", "s0", "up", ns=ns)
+            sh("iptables-legacy", "-A", "INPUT", "-p", "tcp", "--dport", "7202", "-j", "DROP", ns=nc)
+            procs.append(ct_lab.start(ns, SERVER, "helper"))
+            procs.append(ct_lab.start(nc, CLIENT_LISTENER, "helper"))
+            # The server's host model, for `pynf replay` of the captures.
+            (out / "server-addrs.json").write_text(sh("ip", "-j", "addr", "show", ns=ns))
+            (out / "server-routes.json").write_text(sh("ip", "-j", "route", "show", "table", "all", ns=ns))
+            (out / "server.rules").write_text(RULES)
+            flows = {}
+            for name, (who, code, what) in FLOWS.items():
+                flows[name] = run_flow(out, name, who, code, what, nc, ns)
+                print(f"{name}: {len(flows[name]['conntrack'])} entries", file=sys.stderr)
+            meta = {"client": C_ADDR, "server": S_ADDR, "rules": RULES, "flows": flows,
+                    "kernel": os.uname().release, "conntrack": sh("conntrack", "--version").strip()}
+            (out / "flows.json").write_text(json.dumps(meta, indent=1) + "\n")
+        finally:
+            ct_lab.stop(procs)
 
 
 def run_flow(out: Path, name: str, who: str, code: str, what: str, nc: str, ns: str) -> dict[str, object]:
@@ -308,12 +285,7 @@ def run_flow(out: Path, name: str, who: str, code: str, what: str, nc: str, ns: 
     else:
         sh("iptables-legacy-restore", ns=ns, stdin=RULES)
     sh("conntrack", "-F", ns=ns, check=False)
-    pcap = out / f"{name}.pcap"
-    dump = subprocess.Popen(["ip", "netns", "exec", ns, "tcpdump", "-i", "any", "--immediate-mode", "-U",
-                             "-n", "-w", str(pcap)], stderr=subprocess.PIPE, text=True)
-    assert dump.stderr is not None
-    dump.stderr.readline()  # "tcpdump: listening on any ..."
-    time.sleep(0.2)
+    dump = ct_lab.capture(ns, out / f"{name}.pcap", settle=0.2)
     actor = subprocess.Popen(["ip", "netns", "exec", nc if who == "c" else ns, "python3", "-c", RAW + code])
     loaded_at = None
     if midstream:
@@ -323,28 +295,10 @@ def run_flow(out: Path, name: str, who: str, code: str, what: str, nc: str, ns: 
     if actor.wait(timeout=30) != 0:
         raise SystemExit(f"flow {name} failed")
     time.sleep(0.3)
-    t0 = time.time()
-    listing = sh("conntrack", "-L", ns=ns, check=False)
-    t1 = time.time()
-    counters = sh("iptables-legacy-save", "-c", ns=ns)
-    time.sleep(0.2)
-    dump.send_signal(signal.SIGINT)
-    dump.wait(timeout=10)
-    return {"what": what, "actor": who, "acct": acct, "listed_at": (t0 + t1) / 2,
-            "rules_loaded_at": loaded_at, "conntrack": listing.splitlines(), "counters": counters}
-
-
-def main() -> int:
-    why = available()
-    if why or not all(subprocess.run(["which", t], capture_output=True).returncode == 0
-                      for t in ("conntrack", "tcpdump")):
-        print(f"cannot record: {why or 'needs conntrack and tcpdump'}", file=sys.stderr)
-        return 1
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "tests/netfilter/conntrack/kernel"
-    out.mkdir(parents=True, exist_ok=True)
-    record(out)
-    return 0
+    listed_at, listing, counters = ct_lab.snapshot(ns, dump)
+    return {"what": what, "actor": who, "acct": acct, "listed_at": listed_at,
+            "rules_loaded_at": loaded_at, "conntrack": listing, "counters": counters}
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(ct_lab.main(ROOT / "tests/netfilter/conntrack/kernel", record))

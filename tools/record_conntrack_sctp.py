@@ -19,7 +19,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-import signal
 import struct
 import subprocess
 import sys
@@ -48,7 +47,8 @@ from pynetfilter.netfilter.conntrack.sctp import (  # noqa: E402
 )
 from pynetfilter.packet import wire  # noqa: E402
 from pynetfilter.packet.model import Packet, Sctp  # noqa: E402
-from tools.kernel import available  # noqa: E402
+from tools import ct_lab  # noqa: E402
+from tools.ct_lab import sh  # noqa: E402
 
 C_ADDR, S_ADDR = "10.233.132.1", "10.233.133.1"
 R_C, R_S = "10.233.132.254", "10.233.133.254"
@@ -201,81 +201,54 @@ def datagram(flow_port: int, step: Step) -> bytes:
     return bytes(raw)
 
 
-def sh(*argv: str, ns: str | None = None, stdin: str | None = None, check: bool = True) -> str:
-    cmd = (["ip", "netns", "exec", ns] if ns else []) + list(argv)
-    p = subprocess.run(cmd, input=stdin, capture_output=True, text=True)
-    if check and p.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)}: {p.stderr.strip()}")
-    return p.stdout
-
-
-def start(ns: str) -> subprocess.Popen[str]:
-    p = subprocess.Popen(["ip", "netns", "exec", ns, "python3", "-c", SENDER], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, text=True)
-    assert p.stdout is not None
-    if p.stdout.readline().strip() != "ready":
-        raise SystemExit(f"sender in {ns} did not start")
-    return p
-
-
 def record(out: Path) -> None:
     tag = os.getpid()
     nc, nr, ns = f"pynf-scc-{tag}", f"pynf-scr-{tag}", f"pynf-scs-{tag}"
     senders: dict[str, subprocess.Popen[str]] = {}
-    try:
-        for n in (nc, nr, ns):
-            sh("ip", "netns", "add", n)
-            sh("ip", "link", "set", "lo", "up", ns=n)
-        sh("ip", "link", "add", "c0", "netns", nc, "type", "veth", "peer", "name", "r0", "netns", nr)
-        sh("ip", "link", "add", "s0", "netns", ns, "type", "veth", "peer", "name", "r1", "netns", nr)
-        for n, dev, addr, gw in ((nc, "c0", C_ADDR, R_C), (ns, "s0", S_ADDR, R_S)):
-            sh("ip", "addr", "add", f"{addr}/24", "dev", dev, ns=n)
-            sh("ip", "link", "set", dev, "up", ns=n)
-            sh("ip", "route", "add", "default", "via", gw, ns=n)
-            sh("iptables-legacy-restore", ns=n, stdin=END_RULES)
-        for dev, addr in (("r0", R_C), ("r1", R_S)):
-            sh("ip", "addr", "add", f"{addr}/24", "dev", dev, ns=nr)
-            sh("ip", "link", "set", dev, "up", ns=nr)
-        sh("sysctl", "-qw", "net.ipv4.ip_forward=1", ns=nr)
-        sh("iptables-legacy-restore", ns=nr, stdin=RULES)
-        senders = {"c": start(nc), "s": start(ns)}
-        # Resolve neighbours first so the flows' captures hold only our datagrams.
-        sh("python3", "-c", f"import socket; socket.socket(2, 2).sendto(b'x', ('{R_C}', 9))", ns=nc)
-        sh("python3", "-c", f"import socket; socket.socket(2, 2).sendto(b'x', ('{C_ADDR}', 9))", ns=ns)
-        sh("python3", "-c", f"import socket; socket.socket(2, 2).sendto(b'x', ('{R_S}', 9))", ns=ns)
-        sh("python3", "-c", f"import socket; socket.socket(2, 2).sendto(b'x', ('{S_ADDR}', 9))", ns=nc)
-        time.sleep(0.3)
-        sysctls = sh("sysctl", "-a", ns=nr).splitlines()
-        timeouts = {k.split(".")[-1]: int(v) for k, v in (
-            x.split(" = ") for x in sysctls if "nf_conntrack_sctp_timeout" in x)}
-        (out / "router-addrs.json").write_text(sh("ip", "-j", "addr", "show", ns=nr))
-        (out / "router-routes.json").write_text(sh("ip", "-j", "route", "show", "table", "all", ns=nr))
-        (out / "router.rules").write_text(RULES)
-        flows = {}
-        for i, (name, (what, steps)) in enumerate(FLOWS.items()):
-            flows[name] = run_flow(out, name, what, steps, 7000 + i * 10, nr, senders)
-            print(f"{name}: {flows[name]['conntrack']}", file=sys.stderr)
-        meta = {"client": C_ADDR, "server": S_ADDR, "rules": RULES, "flows": flows, "timeouts": timeouts,
-                "kernel": os.uname().release, "conntrack": sh("conntrack", "--version").strip()}
-        (out / "flows.json").write_text(json.dumps(meta, indent=1) + "\n")
-    finally:
-        for p in senders.values():
-            p.kill()
-            p.wait()
-        for n in (nc, nr, ns):
-            subprocess.run(["ip", "netns", "del", n], check=False)
+    with ct_lab.namespaces(nc, nr, ns):
+        try:
+            sh("ip", "link", "add", "c0", "netns", nc, "type", "veth", "peer", "name", "r0", "netns", nr)
+            sh("ip", "link", "add", "s0", "netns", ns, "type", "veth", "peer", "name", "r1", "netns", nr)
+            for n, dev, addr, gw in ((nc, "c0", C_ADDR, R_C), (ns, "s0", S_ADDR, R_S)):
+                sh("ip", "addr", "add", f"{addr}/24", "dev", dev, ns=n)
+                sh("ip", "link", "set", dev, "up", ns=n)
+                sh("ip", "route", "add", "default", "via", gw, ns=n)
+                sh("iptables-legacy-restore", ns=n, stdin=END_RULES)
+            for dev, addr in (("r0", R_C), ("r1", R_S)):
+                sh("ip", "addr", "add", f"{addr}/24", "dev", dev, ns=nr)
+                sh("ip", "link", "set", dev, "up", ns=nr)
+            sh("sysctl", "-qw", "net.ipv4.ip_forward=1", ns=nr)
+            sh("iptables-legacy-restore", ns=nr, stdin=RULES)
+            senders = {"c": ct_lab.start(nc, SENDER, "sender", stdin=True),
+                       "s": ct_lab.start(ns, SENDER, "sender", stdin=True)}
+            # Resolve neighbours first so the flows' captures hold only our datagrams.
+            sh("python3", "-c", f"import socket; socket.socket(2, 2).sendto(b'x', ('{R_C}', 9))", ns=nc)
+            sh("python3", "-c", f"import socket; socket.socket(2, 2).sendto(b'x', ('{C_ADDR}', 9))", ns=ns)
+            sh("python3", "-c", f"import socket; socket.socket(2, 2).sendto(b'x', ('{R_S}', 9))", ns=ns)
+            sh("python3", "-c", f"import socket; socket.socket(2, 2).sendto(b'x', ('{S_ADDR}', 9))", ns=nc)
+            time.sleep(0.3)
+            sysctls = sh("sysctl", "-a", ns=nr).splitlines()
+            timeouts = {k.split(".")[-1]: int(v) for k, v in (
+                x.split(" = ") for x in sysctls if "nf_conntrack_sctp_timeout" in x)}
+            (out / "router-addrs.json").write_text(sh("ip", "-j", "addr", "show", ns=nr))
+            (out / "router-routes.json").write_text(sh("ip", "-j", "route", "show", "table", "all", ns=nr))
+            (out / "router.rules").write_text(RULES)
+            flows = {}
+            for i, (name, (what, steps)) in enumerate(FLOWS.items()):
+                flows[name] = run_flow(out, name, what, steps, 7000 + i * 10, nr, senders)
+                print(f"{name}: {flows[name]['conntrack']}", file=sys.stderr)
+            meta = {"client": C_ADDR, "server": S_ADDR, "rules": RULES, "flows": flows, "timeouts": timeouts,
+                    "kernel": os.uname().release, "conntrack": sh("conntrack", "--version").strip()}
+            (out / "flows.json").write_text(json.dumps(meta, indent=1) + "\n")
+        finally:
+            ct_lab.stop(list(senders.values()))
 
 
 def run_flow(out: Path, name: str, what: str, steps: list[Step], port: int, nr: str,
              senders: dict[str, subprocess.Popen[str]]) -> dict[str, object]:
     sh("iptables-legacy-restore", ns=nr, stdin=RULES)
     sh("conntrack", "-F", ns=nr, check=False)
-    pcap = out / f"{name}.pcap"
-    dump = subprocess.Popen(["ip", "netns", "exec", nr, "tcpdump", "-i", "any", "--immediate-mode", "-U",
-                             "-n", "-w", str(pcap), "ip proto 132"], stderr=subprocess.PIPE, text=True)
-    assert dump.stderr is not None
-    dump.stderr.readline()  # "tcpdump: listening on any ..."
-    time.sleep(0.3)
+    dump = ct_lab.capture(nr, out / f"{name}.pcap", "ip proto 132", settle=0.3)
     for step in steps:
         p = senders[step[0]]
         assert p.stdin is not None and p.stdout is not None
@@ -285,27 +258,9 @@ def run_flow(out: Path, name: str, what: str, steps: list[Step], port: int, nr: 
             raise SystemExit(f"flow {name}: sender failed")
         time.sleep(float(step[3].get("pause", 0.05)))  # type: ignore[arg-type]
     time.sleep(0.2)
-    t0 = time.time()
-    listing = sh("conntrack", "-L", ns=nr, check=False)
-    t1 = time.time()
-    counters = sh("iptables-legacy-save", "-c", ns=nr)
-    time.sleep(0.2)
-    dump.send_signal(signal.SIGINT)
-    dump.wait(timeout=10)
-    return {"what": what, "listed_at": (t0 + t1) / 2, "conntrack": listing.splitlines(), "counters": counters}
-
-
-def main() -> int:
-    why = available()
-    if why or not all(subprocess.run(["which", t], capture_output=True).returncode == 0
-                      for t in ("conntrack", "tcpdump")):
-        print(f"cannot record: {why or 'needs conntrack and tcpdump'}", file=sys.stderr)
-        return 1
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "tests/netfilter/conntrack/kernel/sctp"
-    out.mkdir(parents=True, exist_ok=True)
-    record(out)
-    return 0
+    listed_at, listing, counters = ct_lab.snapshot(nr, dump)
+    return {"what": what, "listed_at": listed_at, "conntrack": listing, "counters": counters}
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(ct_lab.main(ROOT / "tests/netfilter/conntrack/kernel/sctp", record))

@@ -89,6 +89,7 @@ class Engine:
         self.ipsets: dict[str, Any] = {}  # name -> ipset (pynetfilter.netfilter.ipset)
         self.choices: Any = None  # a replay's source of the kernel's random choices
         self.extra_hooks: dict[Hook, list[tuple[int, str, HookFn]]] = {h: [] for h in Hook}
+        self._hook_fns: dict[tuple[Hook, int], list[tuple[int, str, HookFn]]] = {}
         self.conntrack_active, self.defrag_active = self._needs()
         self.conntrack: Any = None
         self.nat: Any = None
@@ -123,8 +124,18 @@ class Engine:
         """Register another hook function (IPVS) at *priority*."""
         self.extra_hooks[hook].append((priority, name, fn))
         self.extra_hooks[hook].sort(key=lambda x: x[0])
+        self._hook_fns.clear()
 
     def _functions(self, hook: Hook) -> list[tuple[int, str, HookFn]]:
+        """The hook's functions in priority order (computed once per hook: runs per packet;
+        tables are only ever added to a ruleset, so their count tells when to recompute)."""
+        key = (hook, len(self.ruleset.tables))
+        fns = self._hook_fns.get(key)
+        if fns is None:
+            fns = self._hook_fns[key] = self._build_functions(hook)
+        return fns
+
+    def _build_functions(self, hook: Hook) -> list[tuple[int, str, HookFn]]:
         fns: list[tuple[int, str, HookFn]] = []
         for name, prio in TABLE_PRIORITY.items():
             if name in self.ruleset.tables and hook in self.ruleset.tables[name].spec.hooks:
