@@ -87,3 +87,31 @@ def test_replay_errors_name_the_file(tmp_path: Path) -> None:
     junk.write_bytes(b"\xd4\xc3\xb2\xa1" + b"\x00" * 30)
     p = subprocess.run([*base, str(scn / "rules"), str(junk)], capture_output=True, text=True)
     assert p.returncode == 1 and p.stderr.count("\n") == 1 and str(junk) in p.stderr
+
+
+def test_trace_errors_are_one_line() -> None:
+    scn = ROOT / "tests" / "scenarios" / "kube-service-tcp"
+    base = [sys.executable, "-m", "pynetfilter.cli.main", "trace", str(scn / "rules"), "--addrs",
+            str(scn / "addrs.json"), "--routes", str(scn / "routes.json")]
+    for words, status, text in (
+        (["-p", "tcp", "-i", "rc", "-s", "10.233.1.2", "-d", "10.233.100.10", "--dport", "abc"], 2, '"abc"'),
+        (["-p", "tcp", "-s", "10.233.1.2", "-d", "10.233.100.10"], 2, "-i IFACE"),
+        (["-p", "tcp", "-i", "nosuch", "-s", "10.233.1.2", "-d", "10.233.100.10"], 2, '"nosuch"'),
+    ):
+        p = subprocess.run([*base, *words], capture_output=True, text=True)
+        assert p.returncode == status, p.stderr
+        assert p.stderr.count("\n") == 1 and text in p.stderr and str(scn / "rules") not in p.stderr
+
+
+def test_trace_kube_service_branches(capsys: pytest.CaptureFixture[str]) -> None:
+    scn = ROOT / "tests" / "scenarios" / "kube-service-tcp"
+    assert main(["trace", str(scn / "rules"), "--addrs", str(scn / "addrs.json"), "--routes",
+                 str(scn / "routes.json"), "-p", "tcp", "-s", "10.233.1.2", "--sport", "40000", "-d",
+                 "10.233.100.10", "--dport", "80", "-i", "rc", "--syn"]) == 0
+    out = capsys.readouterr().out
+    # Three endpoints, each reached with the kernel's exact probability (p stored as round(p * 2^31)).
+    assert "branch 1 of 3: probability 0.3333333335 (715827883/2147483648)" in out
+    assert out.count("probability 0.3333333333 (1431655765/4294967296)") == 2
+    for endpoint in ("10.233.2.11", "10.233.2.12", "10.233.2.13"):
+        assert f"DNAT 10.233.100.10:80 -> {endpoint}:8080" in out
+    assert "TRACE: nat:KUBE-SERVICES:rule:1 IN=rc" in out

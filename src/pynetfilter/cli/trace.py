@@ -70,8 +70,8 @@ def cmd_trace(argv: list[str]) -> int:
     where = rules_path
     try:
         ruleset = Ruleset.from_save(_read(rules_path))
+        where = ""  # errors from here on are about the packet words or the host
         tp = parse_words(words)
-        where = ""
         if "--host" in opts:
             where = opts["--host"]
             host = Host.from_file(_read(where))
