@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from pynetfilter.errors import PynfError
 from pynetfilter.ext import MATCHES, TARGETS, all_extensions
 from pynetfilter.model.ruleset import Ruleset
-from pynetfilter.syntax.command import COMMANDS, CORE
+from pynetfilter.syntax.words import COMMANDS, CORE
 
 
 def _vocabulary() -> list[str]:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pynetfilter.errors import ParameterProblem
 from pynetfilter.ext.base import Match, Opt, Options, RuleContext
 from pynetfilter.ext.types import fmt_ipv4, mask_to_cidr, parse_uint, prefix_mask, service_port, strtoul
-from pynetfilter.syntax.command import parse_protocol
+from pynetfilter.syntax.words import parse_protocol
 
 if TYPE_CHECKING:
     from pynetfilter.netfilter.par import Par

@@ -82,7 +82,7 @@ class Policy(Match):
 
     @classmethod
     def parse(cls, opts: Options, ctx: RuleContext) -> Policy:
-        from pynetfilter.syntax.command import parse_protocol
+        from pynetfilter.syntax.words import parse_protocol
 
         flags = 0
         elems: list[Elem] = [Elem()]

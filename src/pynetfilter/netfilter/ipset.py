@@ -138,7 +138,7 @@ def _net(text: str, where: str) -> tuple[int, int]:
 
 
 def _proto_port(text: str, where: str) -> tuple[int, int]:
-    from pynetfilter.syntax.command import parse_protocol
+    from pynetfilter.syntax.words import parse_protocol
 
     proto_s, sep, port_s = text.rpartition(":")
     if not sep:

@@ -66,7 +66,7 @@ def _ip(tokens: tuple[str, ...]) -> IpMatch | None:
     ip = CACHE.ip.get(tokens)
     if ip is not None:
         return ip
-    from pynetfilter.syntax.command import parse_protocol
+    from pynetfilter.syntax.words import parse_protocol
 
     fields: dict[str, object] = {}
     for k in range(0, len(tokens), 3):
@@ -109,7 +109,7 @@ def _proto(value: str, inverted: bool) -> tuple[int, bool]:
     key = value
     num = CACHE.proto.get(key)
     if num is None:
-        from pynetfilter.syntax.command import parse_protocol
+        from pynetfilter.syntax.words import parse_protocol
 
         num = parse_protocol(value)
         CACHE.proto[key] = num
@@ -118,7 +118,8 @@ def _proto(value: str, inverted: bool) -> tuple[int, bool]:
 
 def fast_rule(argv: list[str], table: str):  # type: ignore[no-untyped-def]
     """A Command for ``-A CHAIN <plain rule>``, or None to use the full parser."""
-    from pynetfilter.syntax.command import _LONG, Command
+    from pynetfilter.syntax.command import Command
+    from pynetfilter.syntax.words import _LONG
 
     n = len(argv)
     i = 0
