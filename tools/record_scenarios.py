@@ -45,6 +45,9 @@ sys.path.insert(0, str(ROOT))  # the agent too: it runs as python3 tools/record_
 from tools.topology import LINKS, Lab, checksum, tcp_loop, udp_loop  # noqa: E402
 
 SCENARIOS = ROOT / "tests" / "scenarios"
+# IP_PMTUDISC_*: dont (no DF), want (DF while the datagram fits the path MTU: the default), do (always
+# DF, over the path MTU: EMSGSIZE), probe (always DF, the device MTU only, learned PMTUs ignored)
+PMTUDISC = {"dont": 0, "want": 1, "do": 2, "probe": 3}
 SELF = Path(__file__).resolve()
 
 # --------------------------------------------------------------------------- the agent (in a namespace)
@@ -99,6 +102,8 @@ def _client(step: dict) -> str:
             s.bind((step.get("src", "0.0.0.0"), int(step["sport"])))
         if "ttl" in step:
             s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, int(step["ttl"]))
+        if "pmtudisc" in step:  # IP_MTU_DISCOVER (10, not in the socket module): DF or not
+            s.setsockopt(socket.IPPROTO_IP, 10, PMTUDISC[step["pmtudisc"]])
         if "options" in step:  # IP options (hex), e.g. an empty Record Route for the routers to fill
             s.setsockopt(socket.IPPROTO_IP, socket.IP_OPTIONS, bytes.fromhex(step["options"]))
         s.settimeout(timeout)

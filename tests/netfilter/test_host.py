@@ -161,9 +161,25 @@ def test_host_file_errors_are_one_line(text: str, message: str) -> None:
     ("{", "[]", "ip -j addr: not JSON"),
     ("{}", "[]", "expected a JSON list of interfaces"),
     ("[]", "[{}]", "an entry without dst"),
+    ("[]", '[{"dst": "10.0.0.0/8", "metrics": [{"mtu": "big"}]}]', 'bad mtu "big"'),
+    ("[]", '[{"dst": "10.0.0.0/8", "metrics": {"mtu": 1200}}]', "metrics is not a list"),
     ('[{"ifname": "x", "ifindex": 2, "addr_info": [{"family": "inet", "local": "1.2.3", "prefixlen": 8}]}]',
      "[]", 'bad IPv4 address "1.2.3"'),
 ])
 def test_ip_json_errors_are_one_line(addrs: str, routes: str, message: str) -> None:
     with pytest.raises(PynfError, match=message):
         Host.from_iproute(addrs, routes)
+
+
+def test_route_mtu_metric() -> None:
+    """``ip route add ... mtu 1200`` shows in ``ip -j route`` as metrics [{"mtu": 1200}]; routes carry it."""
+    addrs = ('[{"ifindex": 2, "ifname": "rs", "mtu": 1400, "flags": ["UP"], "addr_info": '
+             '[{"family": "inet", "local": "10.233.2.1", "prefixlen": 24}]}]')
+    routes = ('[{"dst": "10.233.2.0/24", "dev": "rs", "scope": "link", "prefsrc": "10.233.2.1"},'
+              '{"dst": "10.233.2.4/30", "dev": "rs", "flags": [], "metrics": [{"mtu": 1200}]}]')
+    host = Host.from_iproute(addrs, routes)
+    pkt = Packet(ip4("10.233.1.2"), ip4("10.233.2.5"), IPPROTO_UDP, Udp(1, 2), b"")
+    assert host.route_output_addr(ip4("10.233.2.5")).mtu == 1200
+    assert host.route_output_addr(ip4("10.233.2.2")).mtu == 0  # the device's MTU applies
+    hand = Host.from_file("iface rs mtu 1400\naddr rs 10.233.2.1/24\nroute 10.233.2.4/30 dev rs mtu 1200\n")
+    assert hand.route_input(pkt, "rs").mtu == 1200 == host.route_input(pkt, "rs").mtu

@@ -12,15 +12,13 @@ callers ask the IPv4 routing code:
 * ``addr_type`` is inet_dev_addr_type (-m addrtype), ``source_address`` is
   inet_select_addr on the route's next hop (MASQUERADE).
 
-The fib is looked up as the kernel does without ``ip rule`` additions: the
-local and main tables share one trie (longest prefix over both, local routes
-first on an equal prefix), then the default table; other tables are kept but
-not consulted; inside a prefix, TOS then metric.  A Route's ``kind`` is the pipeline's disposition:
-"local", "forward" (leaves through ``oif``, also for locally generated
-packets), or the failure ("unreachable", "blackhole", "prohibit", "martian":
-martian addresses and failed source validation, rp_filter included);
-``type`` is the fib's RTN type and ``error`` the errno that ``ip route get``
-reports for a failure.
+The fib is looked up as the kernel does without ``ip rule`` additions: the local and main
+tables share one trie (longest prefix over both, local routes first on an equal prefix), then
+the default table; other tables are kept but not consulted; inside a prefix, TOS then metric.
+A Route's ``kind`` is the pipeline's disposition: "local", "forward" (leaves through ``oif``,
+also for locally generated packets), or the failure ("unreachable", "blackhole", "prohibit",
+"martian": martian addresses and failed source validation, rp_filter included); ``type`` is
+the fib's RTN type, ``error`` the errno ``ip route get`` reports, ``mtu`` the mtu metric.
 """
 
 from __future__ import annotations
@@ -125,6 +123,7 @@ class FibEntry:
     table: str = "main"
     tos: int = 0
     dead: bool = False
+    mtu: int = 0  # the mtu metric (RTAX_MTU); 0: the device's MTU applies
 
     def covers(self, addr: int) -> bool:
         return (addr & _mask(self.plen)) == self.dst
@@ -142,6 +141,7 @@ class Route:
     type: str = "unicast"  # RTN type: unicast, local, broadcast, multicast, or the failing type
     error: str | None = None  # errno name of a failure (EHOSTUNREACH, ENETUNREACH, EINVAL, EACCES)
     reason: str = ""
+    mtu: int = 0  # the route's mtu metric, 0 if none (ip_input.dst_mtu: the MTU that applies)
 
     @property
     def ok(self) -> bool:
@@ -284,7 +284,7 @@ class Host:
         err = self._validate_source(saddr, daddr, tos, res.dev, iif)
         if err:
             return _fail("martian", err, "martian source")
-        return Route("forward", res.dev, res.gateway, table=res.table)
+        return Route("forward", res.dev, res.gateway, table=res.table, mtu=res.mtu)
 
     def _broadcast_in(self, saddr: int, daddr: int, tos: int, iif: str) -> Route:
         if not _is_zeronet(saddr):
@@ -349,7 +349,7 @@ class Host:
         gw = res.gateway if res is not None and rtype not in ("broadcast", "multicast") else None
         table = res.table if res is not None else None
         kind = "local" if dev.loopback else "forward"
-        return Route(kind, dev.name, gw, src=saddr, table=table, type=rtype)
+        return Route(kind, dev.name, gw, src=saddr, table=table, type=rtype, mtu=res.mtu if res else 0)
 
     def select_addr(self, dev: Interface, dst: int, scope: int) -> int:
         """inet_select_addr: a primary address of *dev* within *scope* (on *dst*'s subnet if

@@ -7,6 +7,7 @@ The hand-written format is one statement a line (``#`` starts a comment)::
     iface eth0 [index N] [mtu N] [mac 02:00:00:00:00:01] [group N] [down]
     addr eth0 10.0.0.1/24 [brd 10.0.0.255] [scope global|link|host]
     route [TYPE] PREFIX|default [via GW] [dev IFACE] [src ADDR] [metric N] [scope S] [table T] [tos T]
+          [mtu N]
 
 ``lo`` (127.0.0.1/8) exists without being declared; interfaces get indexes
 in order from 2 unless given.  Addresses create the routes the kernel adds
@@ -138,9 +139,17 @@ def parse_route_json(text: str) -> list[FibEntry]:
             _scope(scope) if scope is not None else _DEFAULT_SCOPE.get(rtype, 0 if gw else SCOPE["link"]),
             _int(e.get("metric", 0), "metric"), str(e.get("table", "main")),
             _int(e.get("tos", 0), "tos") if e.get("tos") not in (None, "default") else 0,
-            "dead" in flags,
+            "dead" in flags, _route_mtu(e.get("metrics", [])),
         ))
     return out
+
+
+def _route_mtu(metrics: Any) -> int:
+    """The mtu metric of ``ip -j route``'s ``"metrics": [{"mtu": 1200}]`` (a locked one prints alike)."""
+    if not isinstance(metrics, list):
+        raise HostError("ip -j route: metrics is not a list")
+    mtu = next((m["mtu"] for m in metrics if isinstance(m, dict) and "mtu" in m), 0)
+    return _int(mtu, "mtu")
 
 
 # --- the hand-written format --------------------------------------------------------
@@ -187,7 +196,7 @@ def _route(words: list[str]) -> FibEntry:
     opts: dict[str, str] = {}
     while words:
         key = words.pop(0)
-        if key not in ("via", "dev", "src", "metric", "scope", "table", "tos", "proto") or not words:
+        if key not in ("via", "dev", "src", "metric", "scope", "table", "tos", "proto", "mtu") or not words:
             raise HostError(f'route: unexpected "{key}"')
         opts[key] = words.pop(0)
     gw = ip4(opts["via"]) if "via" in opts else None
@@ -195,7 +204,7 @@ def _route(words: list[str]) -> FibEntry:
         rtype, 0 if gw or rtype != "unicast" else SCOPE["link"])
     return FibEntry(dst, plen, rtype, opts.get("dev"), gw, ip4(opts["src"]) if "src" in opts else None, scope,
                     _int(opts.get("metric", 0), "metric"), opts.get("table", "main"),
-                    _int(opts.get("tos", 0), "tos"))
+                    _int(opts.get("tos", 0), "tos"), mtu=_int(opts.get("mtu", 0), "mtu"))
 
 
 def parse_host_file(text: str) -> Host:

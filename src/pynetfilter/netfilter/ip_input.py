@@ -15,7 +15,12 @@ before or instead of INPUT/FORWARD:
   a ``blackhole`` route drops silently, and so does a host that does not
   forward.  It is rate-limited per sender (ip_rt_error_cost 1 s, burst 5 s)
   on the same inet_peer bucket icmp_send's own limit then draws from;
-* ip_forward: time exceeded in transit when the TTL would reach 0;
+* ip_forward: time exceeded in transit when the TTL would reach 0; then, before
+  the FORWARD hook and the TTL decrement, fragmentation needed (with the
+  next-hop MTU) for a datagram with DF set that is larger than the output
+  route's MTU (:func:`ip_exceeds_mtu`: the route's mtu metric, else the
+  device's).  A datagram without DF goes on and is fragmented after
+  POSTROUTING, counted once;
 * ip_options_compile: parameter problem, pointing at the bad option byte.
 
 :func:`icmp_send` builds the error as __icmp_send does: none for a datagram
@@ -25,7 +30,8 @@ unknown ICMP type); source address the destination when the datagram was for
 this host, else the address the route back prefers; TOS ``(tos & 0x1E) |
 0xC0``; the options that need it echoed (Record Route, timestamps, filled
 with the reply's source); the per-destination rate limit (not towards
-loopback); the quote of the datagram as it is, header checksum included, up
+loopback, and never for fragmentation needed: PMTU discovery depends on
+every one of them, icmpv4_xrlim_allow); the quote of the datagram as it is, header checksum included, up
 to 576 bytes in all.  The caller runs the error through OUTPUT and
 POSTROUTING (``Engine.send(..., generated=True)``), where it is counted.
 The global limit (icmp_msgs_per_sec 1000, burst 50) is not modelled: a
@@ -40,7 +46,8 @@ from typing import TYPE_CHECKING, Any
 from pynetfilter.netfilter import ipopts, reject
 from pynetfilter.netfilter.ipopts import build_options, echo_options
 from pynetfilter.netfilter.par import Event
-from pynetfilter.packet.model import IPPROTO_ICMP, Icmp
+from pynetfilter.packet import wire
+from pynetfilter.packet.model import IP_DF, IPPROTO_ICMP, Icmp
 
 if TYPE_CHECKING:
     from pynetfilter.netfilter.par import Par
@@ -48,7 +55,8 @@ if TYPE_CHECKING:
     from pynetfilter.packet.model import Packet
 
 ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, ICMP_PARAMETERPROB = 3, 11, 12
-ICMP_NET_UNREACH, ICMP_HOST_UNREACH, ICMP_PKT_FILTERED = 0, 1, 13
+ICMP_NET_UNREACH, ICMP_HOST_UNREACH, ICMP_FRAG_NEEDED, ICMP_PKT_FILTERED = 0, 1, 4, 13
+IP_MAX_MTU = 0xFFFF
 ICMP_EXC_TTL = 0
 # ip_error: the errno of the failed route -> the unreachable code (EINVAL, a blackhole: none).
 ROUTE_ERROR_CODE = {"ENETUNREACH": ICMP_NET_UNREACH, "EHOSTUNREACH": ICMP_HOST_UNREACH,
@@ -80,6 +88,32 @@ def ip_error(engine: Engine, pkt: Packet, route: Any, st: HookState) -> None:
 def time_exceeded(engine: Engine, pkt: Packet, route: Any, st: HookState) -> None:
     """ip_forward's too_many_hops: time exceeded in transit."""
     _emit(engine, pkt, st, lambda par: icmp_send(pkt, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, route, par))
+
+
+def ip_exceeds_mtu(engine: Engine, pkt: Packet, route: Any, st: HookState) -> bool:
+    """ip_forward's MTU check: True (and fragmentation needed emitted) when *pkt* has DF set and is
+    larger than the forward route's MTU.  A datagram larger than its input device's MTU cannot have
+    come off that wire whole: it is a GSO packet (GRO, or TSO from a veth peer, as captures taken
+    with offloads on show them), which passes when its segments fit (skb_gso_validate_network_len);
+    their size is not in the capture, and the input device's MTU bounds it."""
+    mtu = dst_mtu(engine.host, route)
+    length = wire.length(pkt)
+    if pkt.frag_off & IP_DF == 0 or length <= mtu:
+        return False
+    dev_in = engine.host.interfaces.get(pkt.meta.iif or "")
+    if dev_in is not None and length > dev_in.mtu and dev_in.mtu <= mtu:
+        return False
+    _emit(engine, pkt, st, lambda par: icmp_send(pkt, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu, route, par))
+    return True
+
+
+def dst_mtu(host: Any, route: Any) -> int:
+    """ip_dst_mtu_maybe_forward when forwarding: the route's mtu metric, else its device's MTU (a
+    learned path MTU is not used for forwarding unless ip_forward_use_pmtu, default off)."""
+    if route.mtu:
+        return min(route.mtu, IP_MAX_MTU)
+    dev = host.interfaces.get(route.oif or "")
+    return min(dev.mtu if dev is not None else 1500, IP_MAX_MTU)
 
 
 def forward_options(engine: Engine, pkt: Packet, route: Any) -> None:
@@ -150,8 +184,9 @@ def icmp_send(pkt: Packet, typ: int, code: int, info: int, route: Any, par: Par)
     if not back.ok:
         return None
     saddr = pkt.daddr if local else (back.src if back.src is not None else pkt.daddr)
-    if back.kind != "local" and not reject.peer_allow(par.engine, par.now, pkt.saddr, reject.RATELIMIT,
-                                                      reject.BURST * reject.RATELIMIT):
+    pmtu = typ == ICMP_DEST_UNREACH and code == ICMP_FRAG_NEEDED  # icmpv4_xrlim_allow: never limited
+    if back.kind != "local" and not pmtu and not reject.peer_allow(
+            par.engine, par.now, pkt.saddr, reject.RATELIMIT, reject.BURST * reject.RATELIMIT):
         par.log(f"icmp_send: ICMP to {reject._dotted(pkt.saddr)} suppressed by icmp_ratelimit", kind="note")
         return None
     mtu = host.interfaces[back.oif].mtu if back.oif in host.interfaces else 1500

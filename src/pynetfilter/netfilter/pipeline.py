@@ -13,7 +13,9 @@ Hooks run their functions in priority order (NF_IP_PRI_*):
     PREROUTING   defrag -400, raw -300, conntrack -200, mangle -150, nat(DNAT) -100
     (routing decision: local delivery, forward, or no route; then the IP options are compiled:
      netfilter.ip_input; a failed route answers with the IP stack's own ICMP error, ip_error,
-     and so does a forwarded packet whose TTL runs out; these go through OUTPUT/POSTROUTING)
+     and so does a forwarded packet whose TTL runs out, or that has DF set and exceeds the
+     output route's MTU (fragmentation needed); these go through OUTPUT/POSTROUTING.  Without
+     DF, a datagram over the MTU is fragmented after POSTROUTING, having been counted once)
     INPUT        mangle -150, filter 0, security 50, nat(SNAT) 100, conntrack confirm last
     FORWARD      mangle -150, filter 0, security 50
     OUTPUT       defrag -400, raw -300, conntrack -200, mangle -150, nat(DNAT) -100, filter 0,
@@ -34,7 +36,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pynetfilter.model.tables import Hook
-from pynetfilter.netfilter.ip_input import forward_options, ip_error, ip_rcv_options, time_exceeded
+from pynetfilter.netfilter.ip_input import (
+    forward_options,
+    ip_error,
+    ip_exceeds_mtu,
+    ip_rcv_options,
+    time_exceeded,
+)
 from pynetfilter.netfilter.par import Event, Par
 from pynetfilter.netfilter.traverse import do_table
 from pynetfilter.netfilter.verdicts import NF_ACCEPT, NF_DROP, NF_QUEUE, NF_STOLEN
@@ -224,6 +232,8 @@ class Engine:
         if pkt.ttl <= 1:
             time_exceeded(self, pkt, route, st)
             return self._finish(NF_DROP, pkt, st, None, reason="ttl exceeded")
+        if ip_exceeds_mtu(self, pkt, route, st):  # checked before FORWARD, on the undecremented TTL
+            return self._finish(NF_DROP, pkt, st, None, reason="fragmentation needed (DF, over the MTU)")
         pkt.ttl -= 1  # ip_forward decrements before the FORWARD hook
         st.in_dev, st.out_dev = iif, route.oif
         pkt.meta.oif = route.oif
