@@ -45,7 +45,7 @@ from pynetfilter.netfilter.ip_input import (
 )
 from pynetfilter.netfilter.par import Event, Par
 from pynetfilter.netfilter.traverse import do_table
-from pynetfilter.netfilter.verdicts import NF_ACCEPT, NF_DROP, NF_QUEUE, NF_STOLEN
+from pynetfilter.netfilter.verdicts import NAMES, NF_ACCEPT, NF_DROP, NF_QUEUE, NF_STOLEN
 
 if TYPE_CHECKING:
     from pynetfilter.model.ruleset import Ruleset
@@ -296,8 +296,6 @@ class Engine:
 
 
 def _vname(v: int) -> str:
-    from pynetfilter.netfilter.verdicts import NAMES
-
     return NAMES.get(v, str(v))
 
 

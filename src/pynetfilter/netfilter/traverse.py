@@ -22,6 +22,7 @@ from pynetfilter.ext.base import Extension
 from pynetfilter.model.rule import ANY_IP, IpMatch, Jump, Verdict
 from pynetfilter.netfilter.par import Event, Par
 from pynetfilter.netfilter.verdicts import NF_ACCEPT, NF_DROP, XT_CONTINUE, XT_RETURN
+from pynetfilter.packet.wire import length
 
 if TYPE_CHECKING:
     from pynetfilter.model.rule import Rule
@@ -57,10 +58,8 @@ def ip_match(ip: IpMatch, pkt: Packet, in_dev: str | None, out_dev: str | None) 
     return not (ip.frag and (not pkt.later_fragment) != ip.inv_frag)
 
 
-def packet_len(pkt: Packet) -> int:
-    from pynetfilter.packet.wire import length
-
-    return length(pkt)
+# skb->len: the counters add it at every rule that matches (cheap: no serializing).
+packet_len = length
 
 
 def trace_comment(rule: Rule, chain: Chain) -> str:
