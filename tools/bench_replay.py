@@ -40,7 +40,7 @@ def build(rules: str, services: int) -> tuple[object, str]:
 
 def run(scenario: Path, services: int, repeat: int) -> tuple[float, int, str]:
     from pynetfilter.netfilter.host import Host
-    from pynetfilter.replay import Replay, read_frames
+    from pynetfilter.replay.engine import Replay, read_frames
 
     addrs = (scenario / "addrs.json").read_text()
     routes = (scenario / "routes.json").read_text()

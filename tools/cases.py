@@ -17,7 +17,10 @@ Every table has the user chains USER1 and USER2 to jump to.  A line
 ``@ipset ARGS...`` (e.g. ``@ipset create KUBE-CLUSTER-IP hash:ip,port``) is no
 rule: the recorder runs ``ipset ARGS`` in the namespace before the file's
 rules (and destroys the sets after), and the tests create the same sets in
-the Ruleset (:func:`read_rule_setup`), so ``-m set`` rules can name them.  The kernel's
+the Ruleset (:func:`read_rule_setup`), so ``-m set`` rules can name them.
+``@nfacct add NAME`` lines likewise make nfacct objects for ``-m nfacct``.  A line
+``@iptables ARGS...`` adds a rule the file's rules need (``-j RATEEST`` making the
+estimators ``-m rateest`` names) with iptables-legacy, in the Ruleset too.  The kernel's
 verdict (accepted or refused) and its save and -L text are recorded by
 tools/record_kernel.py into ``tests/ext/kernel/NAME.json``.
 """
@@ -77,8 +80,15 @@ def read_rule_cases(path: Path) -> list[RuleCase]:
     return out
 
 
+def labels_file(path: Path) -> Path:
+    """``NAME.connlabel.conf`` beside a rule case file ``NAME.t``: the connlabel names its rules
+    were recorded with (tools/record_kernel.py shows it to iptables as
+    /etc/xtables/connlabel.conf; the tests show it to pynetfilter)."""
+    return path.with_suffix(".connlabel.conf")
+
+
 def read_rule_setup(path: Path) -> list[list[str]]:
-    """The ``@ipset ...`` lines of a rule case file, as argv lists (``["ipset", "create", ...]``)."""
+    """The ``@ipset ...`` / ``@nfacct ...`` lines of a rule case file, as argv lists."""
     lines = [raw.strip() for raw in path.read_text().splitlines()]
     return [shlex.split(line[1:]) for line in lines if line.startswith("@")]
 

@@ -16,13 +16,24 @@ from dataclasses import dataclass
 IPT = "iptables-legacy"
 
 
-def available() -> str | None:
-    """None when the kernel can be asked here, else the reason it cannot."""
+# Debian package of each tool a recording may need, for the skip reason.
+PACKAGES = {"ip": "iproute2", IPT: "iptables", "iptables-legacy-save": "iptables",
+            "iptables-legacy-restore": "iptables", "tcpdump": "tcpdump", "ethtool": "ethtool",
+            "conntrack": "conntrack", "ipset": "ipset", "nfacct": "nfacct", "ping": "iputils-ping",
+            "dumpcap": "wireshark-common"}
+# What traffic recordings (router labs) need beyond iptables.
+TRAFFIC_TOOLS = ("tcpdump", "ethtool", "conntrack")
+
+
+def available(*extra: str) -> str | None:
+    """None when the kernel can be asked here (with the *extra* tools too), else the reason it cannot."""
     if os.geteuid() != 0:
         return "needs root (ip netns, iptables-legacy)"
-    for tool in ("ip", IPT, "iptables-legacy-save", "iptables-legacy-restore"):
-        if shutil.which(tool) is None:
-            return f"{tool} not installed (apt-get install iptables iproute2)"
+    missing = [t for t in ("ip", IPT, "iptables-legacy-save", "iptables-legacy-restore", *extra)
+               if shutil.which(t) is None]
+    if missing:
+        pkgs = " ".join(dict.fromkeys(PACKAGES.get(t, t) for t in missing))
+        return f"{', '.join(missing)} not installed (apt-get install {pkgs})"
     return None
 
 

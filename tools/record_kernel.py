@@ -4,6 +4,7 @@
     sudo python3 tools/record_kernel.py            # everything
     sudo python3 tools/record_kernel.py tcp udp    # only these rule case files
     sudo python3 tools/record_kernel.py --check    # re-ask the kernel, fail on any difference
+    (PYNF_NS_PREFIX=NAME names the namespaces NAME-pid-..., default pynf-rec)
 
 Rule cases (tests/ext/cases/*.t): each rule is appended with iptables-legacy
 in a throwaway network namespace; recorded are the exit status, the first
@@ -11,7 +12,8 @@ error line, the rule's iptables-save text, and its ``-L -n -v -x`` and
 ``-L`` lines.  Script cases (tests/restore/cases/*.rules): the file is fed to
 iptables-legacy-restore in a fresh namespace (flags from a first line
 ``# flags: ...``; a NAME.ipset file beside it is loaded with ``ipset restore``
-first); recorded are the exit status, stderr and iptables-save -c after.
+first); the file's bytes go to stdin and stderr is kept as bytes (a CR stays a
+CR); recorded are the exit status, stderr and iptables-save -c after.
 Command cases (tests/syntax/cases/*.cmds): each iptables command runs in
 order in a fresh namespace; recorded are each exit status and output.
 """
@@ -21,13 +23,20 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
+import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tools import cases as C  # noqa: E402
 from tools.kernel import Namespace, available, strip_comments  # noqa: E402
+
+# Namespaces are named PREFIX-pid-random; concurrent recorders pick their own prefix.
+NS_PREFIX = os.environ.get("PYNF_NS_PREFIX", "pynf-rec")
 
 
 def _rule_lines(listing: str) -> list[str]:
@@ -39,7 +48,8 @@ def record_rules(ns: Namespace, path: Path) -> dict:
     cases = C.read_rule_cases(path)
     setup = C.read_rule_setup(path)
     for argv in setup:  # "@ipset create ..." lines: sets the file's -m set rules name
-        pre = ns.run(argv)
+        # "@iptables ..." lines: rules the file's rules need (-j RATEEST making -m rateest's estimators)
+        pre = ns.ipt(*argv[1:]) if argv[0] == "iptables" else ns.run(argv)
         if pre.rc != 0:
             raise RuntimeError(f"{path.name}: {' '.join(argv)} failed: {pre.err.strip()}")
     tables = sorted({c.table for c in cases})
@@ -66,30 +76,44 @@ def record_rules(ns: Namespace, path: Path) -> dict:
         ns.ipt("-t", t, "-F")
         ns.ipt("-t", t, "-X")
     if setup:
+        for argv in setup:
+            if argv[0] == "iptables":
+                t = argv[argv.index("-t") + 1] if "-t" in argv else "filter"
+                ns.ipt("-t", t, "-F")
+                ns.ipt("-t", t, "-X")
         ns.run(["ipset", "destroy"])
+        ns.run(["nfacct", "flush"])  # "@nfacct add ..." objects
         return {"source": path.name, "setup": setup, "cases": out}
     return {"source": path.name, "cases": out}
 
 
+def _run_bytes(ns: Namespace, argv: list[str], stdin: bytes) -> tuple[int, str]:
+    """Run in *ns* with stdin and stderr as bytes: a CR the input holds reaches iptables and
+    its message as is (text mode would translate it)."""
+    p = subprocess.run(["ip", "netns", "exec", ns.name, *argv], input=stdin, capture_output=True)
+    return p.returncode, p.stderr.decode("utf-8", "surrogateescape")
+
+
 def record_script(path: Path) -> dict:
-    text = path.read_bytes().decode("utf-8", "surrogateescape")  # as is: no newline translation
-    first = text.splitlines()[0] if text else ""
+    raw = path.read_bytes()
+    text = raw.decode("utf-8", "surrogateescape")
+    first = text.split("\n", 1)[0] if text else ""
     flags = first.split(":", 1)[1].split() if first.startswith("# flags:") else []
     ipsets = path.with_suffix(".ipset")
-    with Namespace("pynf-rec") as ns:
+    with Namespace(NS_PREFIX) as ns:
         if ipsets.exists():  # sets a `-m set` ruleset needs, created before the restore
             pre = ns.run(["ipset", "restore"], stdin=ipsets.read_text())
             if pre.rc != 0:
                 raise RuntimeError(f"{ipsets.name}: ipset restore failed: {pre.err.strip()}")
-        r = ns.restore(text, *flags)
+        rc, err = _run_bytes(ns, ["iptables-legacy-restore", "-w", *flags], raw)
         save = strip_comments(ns.save(counters=True))
-    return {"source": path.name, "sha256": hashlib.sha256(text.encode()).hexdigest(), "flags": flags,
-            "rc": r.rc, "error": (r.err.strip().splitlines() or [""])[0], "stderr": r.err, "save": save}
+    return {"source": path.name, "sha256": hashlib.sha256(raw).hexdigest(), "flags": flags,
+            "rc": rc, "error": (err.strip().splitlines() or [""])[0], "stderr": err, "save": save}
 
 
 def record_commands(path: Path) -> dict:
     steps = []
-    with Namespace("pynf-rec") as ns:
+    with Namespace(NS_PREFIX) as ns:
         for argv in C.read_command_cases(path):
             r = ns.ipt(*argv)
             steps.append({"argv": argv, "rc": r.rc, "out": r.out,
@@ -111,6 +135,26 @@ def _write_or_check(dest: Path, data: dict, check: bool) -> bool:
     return True
 
 
+_IN_OVERLAY = "PYNF_REC_ETC_OVERLAY"
+
+
+def _record_with_labels(path: Path, labels: Path, check: bool) -> bool:
+    """Record *path* with *labels* as /etc/xtables/connlabel.conf, the file iptables' connlabel
+    reads: in a private mount namespace whose /etc is an overlay holding it, so this machine's
+    /etc stays untouched."""
+    with tempfile.TemporaryDirectory(prefix="pynf-etc-") as tmp:
+        up, work = Path(tmp, "upper"), Path(tmp, "work")
+        (up / "xtables").mkdir(parents=True)
+        work.mkdir()
+        shutil.copyfile(labels, up / "xtables" / "connlabel.conf")
+        me = [sys.executable, str(Path(__file__).resolve()), *(["--check"] if check else []), path.stem]
+        script = (f"mount -t overlay overlay -o lowerdir=/etc,upperdir={up},workdir={work} /etc && "
+                  f"exec {' '.join(me)}")
+        env = {**os.environ, _IN_OVERLAY: "1"}
+        p = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script], env=env)
+    return p.returncode == 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("names", nargs="*", help="case file stems to record (default: all)")
@@ -127,8 +171,12 @@ def main() -> int:
         return [p for p in sorted(paths) if not wanted or p.stem in wanted]
 
     rule_files = pick(list(C.RULE_CASES.glob("*.t")))
+    in_overlay = bool(os.environ.get(_IN_OVERLAY))
+    for p in [p for p in rule_files if C.labels_file(p).exists() and not in_overlay]:
+        ok &= _record_with_labels(p, C.labels_file(p), args.check)
+    rule_files = [p for p in rule_files if C.labels_file(p).exists() == in_overlay]
     if rule_files:
-        with Namespace("pynf-rec") as ns:
+        with Namespace(NS_PREFIX) as ns:
             for p in rule_files:
                 data = record_rules(ns, p)
                 ok &= _write_or_check(C.RULE_KERNEL / (p.stem + ".json"), data, args.check)

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Record what the kernel's matches say about crafted packets (tests/ext/eval/kernel/).
 
-    sudo python3 tools/record_match_eval.py           # re-record
-    sudo python3 tools/record_match_eval.py --check   # re-ask the kernel, fail on any difference
+    sudo python3 tools/record_match_eval.py                # re-record
+    sudo python3 tools/record_match_eval.py --check        # re-ask the kernel, fail on any difference
+    sudo python3 tools/record_match_eval.py --suite more   # the second suite (tools/match_eval_more.py)
 
 Two network namespaces of our own, ``pynf-me-a-*`` (sender) and ``pynf-me-b-*``
 (firewall), joined by a veth pair (10.233.200.1/24 - 10.233.200.2/24); B also
@@ -19,13 +20,16 @@ rules counted it.  tcpdump in B captures what arrived.
 
 Written: ``match_eval.json`` (rules, B's ``ip -j addr``/``route``/``link``
 output, the frames with per-packet counter deltas, the final save -c text) and
-``match_eval.pcap`` (the capture, Ethernet).
+``match_eval.pcap`` (the capture, Ethernet); ``--suite more`` writes
+``match_eval_more.*`` from tools/match_eval_more.py's rules and frames.  The
+namespaces' prefix is $PYNF_NS_PREFIX (default ``pynf-me``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -33,6 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tools import match_eval_more  # noqa: E402
 from tools import match_eval_packets as P  # noqa: E402
 from tools.kernel import Namespace, available, strip_comments  # noqa: E402
 
@@ -201,8 +206,10 @@ def _captured(pcap: Path) -> int:
         return 0
 
 
-def record() -> dict:
-    with Namespace("pynf-me-a") as a, Namespace("pynf-me-b") as b, Namespace("pynf-me-c") as c:
+def record(suite: str = "base") -> dict:
+    rules_of, frames_of = SUITES[suite][:2]
+    prefix = os.environ.get("PYNF_NS_PREFIX", "pynf-me")
+    with Namespace(f"{prefix}-a") as a, Namespace(f"{prefix}-b") as b, Namespace(f"{prefix}-c") as c:
         for x, y, nx, ny in (("veth-a", "veth-b", a, b), ("veth-c", "veth-d", b, c)):
             subprocess.run(["ip", "link", "add", x, "netns", nx.name, "type", "veth", "peer", "name", y,
                             "netns", ny.name], check=True)
@@ -216,7 +223,7 @@ def record() -> dict:
             r = b.run(cmd.split())
             if r.rc:
                 raise SystemExit(f"B: {cmd}: {r.err.strip()}")
-        rules = ruleset()
+        rules = rules_of()
         r = b.restore(rules)
         if r.rc:
             raise SystemExit(f"iptables-legacy-restore refused the rules: {r.err.strip()}")
@@ -224,7 +231,7 @@ def record() -> dict:
                 (("addr", ["addr", "show"]), ("route", ["route", "show", "table", "all"]),
                  ("link", ["-d", "link", "show"]))}
         time.sleep(0.3)  # let the link settle (no frames in flight while counting)
-        pcap = OUT / "match_eval.pcap"
+        pcap = OUT / f"{SUITES[suite][2]}.pcap"
         dump = subprocess.Popen(["ip", "netns", "exec", b.name, "tcpdump", "-i", "veth-b", "-Q", "in", "-U",
                                  "--immediate-mode",
                                  "-w", str(pcap), "-s", "0", "ip"], stderr=subprocess.DEVNULL)
@@ -234,7 +241,7 @@ def record() -> dict:
         assert sender.stdin is not None and sender.stdout is not None
         before = counters(b.save(counters=True))
         out_frames = []
-        for name, dst, ip, src_mac in P.frames():
+        for name, dst, ip, src_mac in frames_of():
             frame = frame_bytes(dst, ip, src_mac)
             sender.stdin.write(frame.hex() + "\n")
             sender.stdin.flush()
@@ -266,18 +273,24 @@ def record() -> dict:
             "mac_a": MAC_A, "mac_b": MAC_B, "cpu": 0}
 
 
+# suite -> (ruleset text, frames, recording file stem)
+SUITES = {"base": (ruleset, P.frames, "match_eval"),
+          "more": (match_eval_more.ruleset, match_eval_more.frames, "match_eval_more")}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true", help="re-record and compare with the committed recording")
+    ap.add_argument("--suite", choices=sorted(SUITES), default="base", help="which rules and frames")
     args = ap.parse_args()
     why = available()
     if why:
         print(f"cannot ask the kernel: {why}", file=sys.stderr)
         return 1
     OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / "match_eval.json"
+    path = OUT / f"{SUITES[args.suite][2]}.json"
     old = json.loads(path.read_text()) if path.exists() else None
-    data = record()
+    data = record(args.suite)
     if args.check:
         same = old is not None and old["frames"] == data["frames"] and old["save"] == data["save"]
         print("kernel agrees with the recording" if same else "recording is stale")

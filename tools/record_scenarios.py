@@ -4,6 +4,7 @@
     python3 tools/record_scenarios.py [NAME...]        (re-)record scenarios (default: all)
     python3 tools/record_scenarios.py --check [NAME...] record afresh into a temporary folder and
                                                          compare what is deterministic
+    --prefix=P: name the namespaces P-<pid><n>-<role> (default pynf), apart from other recorders
 
 Each scenario is a folder ``tests/scenarios/NAME/`` holding ``rules`` (iptables-restore input for
 the router) and ``scenario.json`` (topology extras: MTUs, addresses, sysctls, router routes;
@@ -49,6 +50,8 @@ SCENARIOS = ROOT / "tests" / "scenarios"
 # DF, over the path MTU: EMSGSIZE), probe (always DF, the device MTU only, learned PMTUs ignored)
 PMTUDISC = {"dont": 0, "want": 1, "do": 2, "probe": 3}
 SELF = Path(__file__).resolve()
+# Namespace names start with this (--prefix=P): concurrent recorders keep apart by prefix and pid.
+NS_PREFIX = "pynf"
 
 # --------------------------------------------------------------------------- the agent (in a namespace)
 
@@ -178,7 +181,7 @@ def record(name: str, out_dir: Path) -> list[str]:
     tag = f"{os.getpid() % 10000}{all_names().index(name)}"
     out_dir.mkdir(parents=True, exist_ok=True)
     log: list[str] = []
-    with Lab({role: f"pynf-{tag}-{role[0]}{role[-1]}" for role in ("router", *LINKS)}) as lab:
+    with Lab({role: f"{NS_PREFIX}-{tag}-{role[0]}{role[-1]}" for role in ("router", *LINKS)}) as lab:
         lab.build(spec.get("topology", {}))
         lab.nx("router", "iptables-legacy-restore", "-w", stdin=rules)
         servers = []
@@ -243,14 +246,15 @@ def all_names() -> list[str]:
 def main(argv: list[str]) -> int:
     if argv and argv[0] == "--agent":
         return agent(argv[1:])
-    from tools.kernel import available
+    from tools.kernel import TRAFFIC_TOOLS, available
 
-    reason = available()
-    missing = [t for t in ("tcpdump", "ethtool", "conntrack") if shutil.which(t) is None]
-    if reason or missing:
-        print(f"cannot record here: {reason or ', '.join(missing) + ' not installed'}", file=sys.stderr)
+    reason = available(*TRAFFIC_TOOLS)
+    if reason:
+        print(f"cannot record here: {reason}", file=sys.stderr)
         return 1
+    global NS_PREFIX
     check = "--check" in argv
+    NS_PREFIX = next((a.split("=", 1)[1] for a in argv if a.startswith("--prefix=")), NS_PREFIX)
     names = [a for a in argv if not a.startswith("--")] or all_names()
     unknown = sorted(set(names) - set(all_names()))
     if unknown:

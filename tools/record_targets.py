@@ -3,6 +3,7 @@
 
     sudo python3 tools/record_targets.py            # every scenario -> tests/ext/eval/kernel/targets.json
     sudo python3 tools/record_targets.py reject_tcp  # only scenarios whose name contains this
+    sudo PYNF_NS_PREFIX=pynfB python3 tools/record_targets.py hmark  # namespaces named pynfB-...
 
 Topology (namespaces of our own, deleted afterwards)::
 
@@ -32,10 +33,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tools.kernel import available, strip_comments  # noqa: E402
+from tools.target_scenarios import new_target_scenarios  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "ext" / "eval" / "kernel" / "targets.json"
 SUFFIX = f"{os.getpid() % 100000}"
-NS_C, NS_R, NS_S = f"pynf-tgc{SUFFIX}", f"pynf-tgr{SUFFIX}", f"pynf-tgs{SUFFIX}"
+PREFIX = os.environ.get("PYNF_NS_PREFIX", "pynf")  # concurrent recorders pick their own
+NS_C, NS_R, NS_S = f"{PREFIX}-tgc{SUFFIX}", f"{PREFIX}-tgr{SUFFIX}", f"{PREFIX}-tgs{SUFFIX}"
 C_IP, R0_IP, R1_IP, S_IP = "10.233.40.1", "10.233.40.2", "10.233.41.2", "10.233.41.1"
 LOG_SYSCTL = Path("/proc/sys/net/netfilter/nf_log_all_netns")
 
@@ -288,6 +291,7 @@ SCENARIOS: list[dict] = [
                     "-A FORWARD -p udp\n"),
      "steps": [["udp", S_IP, 5600, 4, 0], ["udp", S_IP, 5601, 4, 0]]},
 ]
+SCENARIOS += new_target_scenarios(sys.modules[__name__])
 
 
 def kmsg_open() -> int:
@@ -348,7 +352,10 @@ def run(scn: dict) -> dict:
 
 
 def _run(scn: dict) -> dict:
+    if scn.get("ipsets"):  # the sets -j SET / -m set name, made before the rules
+        sh("ipset", "restore", ns=NS_R, stdin=scn["ipsets"])
     sh("iptables-legacy-restore", "-w", ns=NS_R, stdin=scn["rules"])
+    loaded_at = time.time()  # the capture's clock: RATEEST's estimator timers start at load
     sh("ip", "link", "set", "r1", "mtu", str(scn.get("mtu_r1", 1500)), ns=NS_R)
     pcap = f"/tmp/pynf-targets-{SUFFIX}.pcap"
     dump = subprocess.Popen(["ip", "netns", "exec", NS_R, "tcpdump", "-i", "any", "-U", "-n", "-s", "0",
@@ -365,7 +372,10 @@ def _run(scn: dict) -> dict:
     packets = read_sll2(pcap, {v["index"]: k for k, v in lk.items()})
     os.unlink(pcap)
     counters = strip_comments(sh("iptables-legacy-save", "-c", ns=NS_R))
-    return {"addr_json": sh("ip", "-j", "addr", "show", ns=NS_R),
+    extra = {}
+    if scn.get("ipsets"):
+        extra = {"ipsets": scn["ipsets"], "ipsets_after": sh("ipset", "save", ns=NS_R)}
+    return {**extra, "loaded_at": round(loaded_at, 6), "addr_json": sh("ip", "-j", "addr", "show", ns=NS_R),
             "route_json": sh("ip", "-j", "route", "show", "table", "all", ns=NS_R),
             "name": scn["name"], "rules": scn["rules"], "steps": scn["steps"], "packets": packets,
             "log": logs, "counters": counters, "links": lk,
@@ -382,8 +392,11 @@ def main() -> int:
         return 1
     old_log = LOG_SYSCTL.read_text().strip()
     recorded: dict[str, dict] = json.loads(OUT.read_text()) if OUT.exists() and args.only else {}
+    chosen = [scn for scn in SCENARIOS if not args.only or any(o in scn["name"] for o in args.only)]
+    logs = any("-j LOG" in scn["rules"] for scn in chosen)  # global sysctl: set only when needed
     try:
-        LOG_SYSCTL.write_text("1")
+        if logs:
+            LOG_SYSCTL.write_text("1")
         for scn in SCENARIOS:
             if args.only and not any(o in scn["name"] for o in args.only):
                 continue
@@ -391,7 +404,8 @@ def main() -> int:
             r = recorded[scn["name"]]
             print(f"{scn['name']}: {len(r['packets'])} packets, {len(r['log'])} log lines")
     finally:
-        LOG_SYSCTL.write_text(old_log)
+        if logs:
+            LOG_SYSCTL.write_text(old_log)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(recorded, indent=1, sort_keys=True) + "\n")
     return 0

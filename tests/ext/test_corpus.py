@@ -10,10 +10,17 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from pynetfilter.errors import PynfError
+from pynetfilter.ext import connlabel
+from pynetfilter.ext.cgroup import cgroup2_root
+from pynetfilter.ext.connlabel import LABEL_FILE
+from pynetfilter.ext.nfacct import KernelObjects, nfacct_names
+from pynetfilter.ext.realm import REALMS_FILE
 from pynetfilter.ext.set import ipset_family
 from pynetfilter.model.ruleset import Ruleset
 from pynetfilter.syntax.command import Command
@@ -21,6 +28,12 @@ from pynetfilter.syntax.listing import format_rule
 from tools import cases as C
 
 RECORDED = sorted(C.RULE_KERNEL.glob("*.json"))
+# Case files recorded without a file iptables reads: their cases hold only where it is absent too.
+RECORDED_WITHOUT = {"connlabel": LABEL_FILE}
+# Case files recorded where a cgroup2 hierarchy is mounted (cgroup --path is checked against it).
+_CG2 = cgroup2_root()
+RECORDED_WITH = {"cgroup": _CG2 / "cgroup.controllers" if _CG2 else Path("/no cgroup2 mount"),
+                 "realm": REALMS_FILE}  # realm names: iproute2's file (0 is "cosmos")
 
 
 def _load() -> list[tuple[str, dict]]:
@@ -30,6 +43,12 @@ def _load() -> list[tuple[str, dict]]:
         for i, case in enumerate(data["cases"]):
             if data.get("setup"):  # the "@ipset create ..." lines the file's rules need
                 case = {**case, "setup": data["setup"]}
+            if path.stem in RECORDED_WITHOUT:
+                case = {**case, "absent": str(RECORDED_WITHOUT[path.stem])}
+            if path.stem in RECORDED_WITH:
+                case = {**case, "present": str(RECORDED_WITH[path.stem])}
+            if C.labels_file(C.RULE_CASES / f"{path.stem}.t").exists():  # recorded with connlabel names
+                case = {**case, "labels": str(C.labels_file(C.RULE_CASES / f"{path.stem}.t"))}
             out.append((f"{path.stem}:{i}:{case['chain']}:{case['rule']}", case))
     return out
 
@@ -42,6 +61,10 @@ def _ruleset(table: str, setup: list[list[str]] | None = None) -> Ruleset:
     for argv in setup or []:
         if argv[:2] == ["ipset", "create"]:
             rs.ipsets[argv[2]] = ipset_family(argv[3:])
+        elif argv[:2] == ["nfacct", "add"]:  # the objects -m nfacct rules name
+            rs.ipsets = KernelObjects(rs.ipsets, [*nfacct_names(rs.ipsets), argv[2]])
+        elif argv[0] == "iptables":
+            rs.apply(argv[1:])
     for u in C.USER_CHAINS:
         rs.apply(["-t", table, "-N", u])
     return rs
@@ -61,8 +84,24 @@ def run_case(case: dict) -> tuple[bool, list[str], list[str], list[str], str]:
     return True, save, list_n, lst, ""
 
 
+@pytest.fixture
+def labels(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """pynetfilter reads the connlabel names the case file was recorded with."""
+    case = request.node.callspec.params["case"]
+    if case.get("labels"):
+        monkeypatch.setattr(connlabel, "LABEL_FILE", Path(case["labels"]))
+    connlabel.label_map.cache_clear()
+    yield
+    connlabel.label_map.cache_clear()
+
+
+@pytest.mark.usefixtures("labels")
 @pytest.mark.parametrize("case", [c for _, c in CASES], ids=[i for i, _ in CASES])
 def test_rule_matches_kernel(case: dict) -> None:
+    if case.get("absent") and Path(case["absent"]).exists():
+        pytest.skip(f"recorded without {case['absent']}, which exists here (iptables reads it)")
+    if case.get("present") and not Path(case["present"]).exists():
+        pytest.skip(f"recorded with {case['present']}, which is missing here")
     ok, save, list_n, lst, err = run_case(case)
     if not case["ok"]:
         assert not ok, f"kernel refused ({case['error']}), pynetfilter accepted: {save}"

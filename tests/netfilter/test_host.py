@@ -131,8 +131,8 @@ def test_other_recorded_hosts_parse() -> None:
     found = 0
     for addrs in root.glob("**/addrs.json"):
         routes = addrs.with_name("routes.json")
-        if not routes.exists():
-            continue
+        if not routes.exists() or '"table":"local"' not in routes.read_text():
+            continue  # tests/replay/scenarios/routes-main: taken without the local table on purpose
         host = Host.from_iproute(addrs.read_text(), routes.read_text())
         for iface in host.interfaces.values():
             for a in iface.ifaddrs:

@@ -18,7 +18,7 @@ from pynetfilter.netfilter.host import Host, Route
 from pynetfilter.netfilter.pipeline import Engine
 from pynetfilter.packet import wire
 from pynetfilter.packet.model import IP_DF, Icmp, Packet, Udp
-from pynetfilter.replay import Replay, read_frames
+from pynetfilter.replay.engine import Replay, read_frames
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 FILTER = ("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"

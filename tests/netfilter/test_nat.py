@@ -325,7 +325,8 @@ def test_takeover_rule() -> None:
     from pynetfilter.netfilter.conntrack.tcp_window import SYN_SENT, TcpInfo
     from pynetfilter.netfilter.nat import may_kill, seq_has_advanced
 
-    rules = "*nat\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n"
+    # A NAT rule, not the table alone, makes the kernel track connections (nf_ct_netns_get).
+    rules = "*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -o nosuch -j MASQUERADE\nCOMMIT\n"
     tw = {"state": "TIME_WAIT", "status": "ASSURED,SEEN_REPLY", "snat": True}
     cand = Tuple(ip("10.233.2.1"), ip("10.233.2.2"), 6, 20000, 80)  # the SNATed original direction
 

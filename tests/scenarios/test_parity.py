@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.kernel import available, table_blocks
+from tools.kernel import TRAFFIC_TOOLS, available, table_blocks
 
 HERE = Path(__file__).resolve().parent
 SCENARIOS = sorted(p.parent.name for p in HERE.glob("*/scenario.json"))
@@ -24,7 +24,7 @@ KNOWN: dict[str, str] = {}
 
 
 def replay_counters(folder: Path) -> str:
-    from pynetfilter.replay import replay
+    from pynetfilter.replay.engine import replay
 
     rp = replay((folder / "rules").read_text(), (folder / "addrs.json").read_text(),
                 (folder / "routes.json").read_text(), str(folder / "capture.pcap"), quiet=True,
@@ -65,7 +65,7 @@ def test_replay_counters_equal_the_kernels(name: str) -> None:
     assert diverged is None, f"{name}: {diverged}"
 
 
-REASON = available()
+REASON = available(*TRAFFIC_TOOLS)
 
 
 @pytest.mark.skipif(REASON is not None, reason=f"kernel not available: {REASON}")

@@ -58,6 +58,7 @@ def test_final_state_matches_kernel(path) -> None:
     # A table pynetfilter loaded that the kernel did not is fine only if it is empty.
     for name in set(got) - set(want):
         assert all(not ln.startswith("-A") for ln in got[name].splitlines()), f"extra table {name}"
+    assert [n for n in got if n in want] == list(want), "tables listed in another order than the kernel's"
 
 
 def test_every_case_file_is_recorded() -> None:

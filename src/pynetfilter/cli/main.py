@@ -4,6 +4,11 @@
     pynf restore --state STATE [-c] [-n] [FILE]      iptables-restore onto a saved ruleset file
     pynf iptables --state STATE [iptables args...]   an iptables command against a saved ruleset file
     pynf trace RULES [--addrs A --routes R | --host F] [--json] PACKET-WORDS   one packet, kernel TRACE style
+    pynf ipset --state STATE [ipset args...]         an ipset command against a state file's sets
+
+save, restore, iptables, trace and replay take ``--ipsets FILE`` (``ipset save``
+text) and ``--nfacct FILE`` (``nfacct list`` text), repeatable: the host's sets
+and accounting objects its rules name.  A state file keeps them.
 
 Errors print one line, ``pynf: <file>: line N: <what>``, and exit with
 iptables' status: 2 for a parameter problem, 1 otherwise.
@@ -12,19 +17,24 @@ iptables' status: 2 for a parameter problem, 1 otherwise.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
+import time
 from collections.abc import Sequence
 
+from pynetfilter.cli.state import add_files, load_state, write_state
 from pynetfilter.errors import PARAMETER_PROBLEM, PynfError
 from pynetfilter.model.ruleset import Ruleset
+from pynetfilter.netfilter.objects import Objects
 
 
 def _read(path: str) -> str:
+    """The file's bytes as iptables reads them: no newline translation (a CR stays a CR)."""
     if path == "-":
-        return sys.stdin.read()
-    with open(path, encoding="utf-8", errors="surrogateescape") as f:
-        return f.read()
+        data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+    else:
+        with open(path, "rb") as f:
+            data = f.read()
+    return data.decode("utf-8", "surrogateescape")
 
 
 def _fail(where: str, err: PynfError) -> int:
@@ -33,22 +43,24 @@ def _fail(where: str, err: PynfError) -> int:
     return err.status
 
 
-def _load_state(path: str) -> Ruleset:
-    """A state file is iptables-save -c text; a missing file is a fresh host."""
-    if not os.path.exists(path):
-        return Ruleset()
-    return Ruleset.from_save(_read(path), counters=True)
+def _load_state(path: str, args: argparse.Namespace | None = None) -> tuple[Ruleset, Objects]:
+    """A state file is iptables-save -c text (with its ipsets and nfacct objects in comment lines,
+    see pynetfilter.netfilter.objects); a missing file is a fresh host."""
+    return load_state(path, getattr(args, "ipsets", None), getattr(args, "nfacct", None))
 
 
-def _write_state(path: str, rs: Ruleset) -> None:
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8", errors="surrogateescape") as f:
-        f.write(rs.save(counters=True))
-    os.replace(tmp, path)
+def _write_state(path: str, rs: Ruleset, objs: Objects) -> None:
+    write_state(path, rs, objs)
 
 
 def cmd_save(args: argparse.Namespace) -> int:
+    objs = Objects()
+    try:
+        add_files(objs, args.ipsets, args.nfacct, time.time())
+    except PynfError as e:
+        return _fail("", e)
     rs = Ruleset()
+    rs.ipsets = objs.names()
     for path in args.files:
         try:
             text = _read(path)
@@ -59,23 +71,26 @@ def cmd_save(args: argparse.Namespace) -> int:
             rs.restore(text, counters=args.counters, noflush=args.noflush, table=args.table)
         except PynfError as e:
             return _fail(path, e)
-    sys.stdout.write(rs.save(counters=args.counters, table=args.table))
+    try:
+        sys.stdout.write(rs.save(counters=args.counters, table=args.table))
+    except PynfError as e:  # -t naming no table
+        return _fail("", e)
     return 0
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
     try:
-        rs = _load_state(args.state)
+        rs, objs = _load_state(args.state, args)
     except PynfError as e:
-        return _fail(args.state, e)
+        return _fail("", e)
     path = args.file or "-"
     try:
         rs.restore(_read(path), counters=args.counters, noflush=args.noflush, table=args.table)
     except PynfError as e:
         # As iptables-restore: blocks committed before the error stay.
-        _write_state(args.state, rs)
+        _write_state(args.state, rs, objs)
         return _fail(path if path != "-" else "", e)
-    _write_state(args.state, rs)
+    _write_state(args.state, rs, objs)
     return 0
 
 
@@ -84,18 +99,29 @@ def cmd_iptables(argv: list[str]) -> int:
         print("pynf iptables: usage: pynf iptables --state FILE [iptables arguments...]", file=sys.stderr)
         return PARAMETER_PROBLEM
     state = argv[1]
+    ns = argparse.Namespace(ipsets=[], nfacct=[])
+    while len(argv) >= 4 and argv[2] in ("--ipsets", "--nfacct"):
+        getattr(ns, argv[2][2:]).append(argv[3])
+        argv = argv[:2] + argv[4:]
     try:
-        rs = _load_state(state)
+        rs, objs = _load_state(state, ns)
     except PynfError as e:
-        return _fail(state, e)
+        return _fail("", e)
     try:
         out = rs.apply(argv[2:])
     except PynfError as e:
         print(f"iptables: {e}", file=sys.stderr)
         return e.status
     sys.stdout.write(out)
-    _write_state(state, rs)
+    _write_state(state, rs, objs)
     return 0
+
+
+def _object_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--ipsets", action="append", default=[], metavar="FILE",
+                   help="`ipset save` text: the host's ipsets (repeatable)")
+    p.add_argument("--nfacct", action="append", default=[], metavar="FILE",
+                   help="`nfacct list` text: the host's nfacct objects (repeatable)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-c", "--counters", action="store_true", help="keep and print packet/byte counters")
     p.add_argument("-t", "--table", help="only this table")
     p.add_argument("-n", "--noflush", action="store_true", help="later files add to earlier ones")
+    _object_options(p)
     p.set_defaults(func=cmd_save)
 
     p = sub.add_parser("restore", help="iptables-restore onto a state file")
@@ -115,14 +142,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-c", "--counters", action="store_true")
     p.add_argument("-n", "--noflush", action="store_true")
     p.add_argument("-T", "--table")
+    _object_options(p)
     p.set_defaults(func=cmd_restore)
 
     sub.add_parser("iptables", help="run an iptables command against a state file (--state FILE first)",
                    add_help=False)
+    sub.add_parser("ipset", help="run an ipset command against a state file (--state FILE first)",
+                   add_help=False)
     sub.add_parser("trace", help="trace one packet through the rules (TRACE wording, NAT, conntrack)",
                    add_help=False)
 
-    from pynetfilter.replay import add_parser as add_replay
+    from pynetfilter.replay.engine import add_parser as add_replay
 
     add_replay(sub)
 
@@ -137,6 +167,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args_list and args_list[0] == "iptables":
             return cmd_iptables(args_list[1:])
+        if args_list and args_list[0] == "ipset":
+            from pynetfilter.cli.ipset import cmd_ipset
+
+            return cmd_ipset(args_list[1:])
         if args_list and args_list[0] == "trace":  # packet words are iptables options: no argparse
             from pynetfilter.cli.trace import cmd_trace
 

@@ -12,24 +12,31 @@ Prints every table/chain/rule in the kernel's TRACE wording, then the
 verdict, where the packet went, NAT and conntrack; one block per outcome of
 ``-m statistic --mode random`` with its exact probability.  Other options:
 ``--seed N`` (the engine's random seed), ``--max-branches N`` (default 64),
-``--now SECONDS`` (the engine clock).
+``--now SECONDS`` (the engine clock), ``--ipsets FILE`` / ``--nfacct FILE``
+(repeatable: the host's ``ipset save`` / ``nfacct list`` text; a state file
+given as RULES brings its own).
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from pynetfilter.errors import PARAMETER_PROBLEM, ParameterProblem, PynfError
 
+if TYPE_CHECKING:
+    from pynetfilter.model.ruleset import Ruleset
+
 _VALUED = ("--addrs", "--routes", "--host", "--seed", "--max-branches", "--now")
+_OBJECTS = ("--ipsets", "--nfacct")  # repeatable: `ipset save` / `nfacct list` files
 USAGE = ("usage: pynf trace RULES [--addrs A.json --routes R.json | --host FILE] [--json] [--seed N] "
          "[--max-branches N] PACKET-WORDS (-p tcp -s A -d B --dport P -i IFACE | --local | -o IFACE ...)")
 
 
 def _read(path: str) -> str:
-    with open(path, encoding="utf-8", errors="surrogateescape") as f:
-        return f.read()
+    with open(path, "rb") as f:  # no newline translation: iptables refuses a CR as it is
+        return f.read().decode("utf-8", "surrogateescape")
 
 
 def _number(opts: dict[str, str], name: str, default: str, kind: type = int) -> float:
@@ -40,8 +47,21 @@ def _number(opts: dict[str, str], name: str, default: str, kind: type = int) -> 
         raise ParameterProblem(f'{name}: bad value "{text}"') from None
 
 
+def _ruleset(text: str, files: dict[str, list[str]], now: float) -> Ruleset:
+    """RULES (a state file's ipsets and nfacct objects too) with the --ipsets/--nfacct files';
+    element timeouts count from the engine's clock (--now)."""
+    from pynetfilter.cli.state import add_files, ruleset_from
+    from pynetfilter.netfilter import objects as O
+
+    obj_text, rules = O.split(text)
+    objs = O.load(obj_text, now=now)
+    add_files(objs, files["--ipsets"], files["--nfacct"], now)
+    rs = ruleset_from(rules, objs)
+    rs.objects = objs  # type: ignore[attr-defined]  # the engine takes its sets from here
+    return rs
+
+
 def cmd_trace(argv: list[str]) -> int:
-    from pynetfilter.model.ruleset import Ruleset
     from pynetfilter.netfilter.host import Host
     from pynetfilter.netfilter.trace import branch_json, explore, render_text
     from pynetfilter.netfilter.trace_packet import minimal_host, parse_words
@@ -51,6 +71,7 @@ def cmd_trace(argv: list[str]) -> int:
         return PARAMETER_PROBLEM
     rules_path, rest = argv[0], argv[1:]
     opts: dict[str, str] = {}
+    objects: dict[str, list[str]] = {o: [] for o in _OBJECTS}
     words: list[str] = []
     as_json = False
     i = 0
@@ -58,18 +79,21 @@ def cmd_trace(argv: list[str]) -> int:
         w = rest[i]
         if w == "--json":
             as_json = True
-        elif w in _VALUED:
+        elif w in _VALUED or w in _OBJECTS:
             if i + 1 >= len(rest):
                 print(f"pynf trace: {w} needs a value", file=sys.stderr)
                 return PARAMETER_PROBLEM
-            opts[w] = rest[i + 1]
+            if w in _OBJECTS:
+                objects[w].append(rest[i + 1])
+            else:
+                opts[w] = rest[i + 1]
             i += 1
         else:
             words.append(w)
         i += 1
     where = rules_path
     try:
-        ruleset = Ruleset.from_save(_read(rules_path))
+        ruleset = _ruleset(_read(rules_path), objects, _number(opts, "--now", "0", float))
         where = ""  # errors from here on are about the packet words or the host
         tp = parse_words(words)
         if "--host" in opts:

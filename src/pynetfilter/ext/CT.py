@@ -55,7 +55,6 @@ class Ct(Target):
     """struct xt_ct_target_info_v1."""
 
     name: ClassVar[str] = "CT"
-    needs_conntrack: ClassVar[bool] = True
     table: ClassVar[str | None] = "raw"
     options: ClassVar[tuple[Opt, ...]] = (
         Opt("notrack", nargs=0),
@@ -105,6 +104,11 @@ class Ct(Target):
                         raise ParameterProblem(f'bad zone "{g.value}": expected a zone ID 0-65535 or mark')
                     zone = v
         return cls(flags, zone, ct_events, exp_events, helper, timeout)
+
+    @property
+    def needs_conntrack(self) -> bool:  # type: ignore[override]
+        """xt_ct_tg_check takes conntrack (nf_ct_netns_get) for a template, not for --notrack."""
+        return not self.flags & F_NOTRACK
 
     def _text(self, dash: str) -> str:
         out = ""

@@ -18,7 +18,8 @@ class Notrack(Target):
     """xt_ct_target_info_v1 with flags XT_CT_NOTRACK | XT_CT_NOTRACK_ALIAS: no options."""
 
     name: ClassVar[str] = "NOTRACK"
-    needs_conntrack: ClassVar[bool] = True
+    # xt_ct_tg_check returns before nf_ct_netns_get for a notrack template: no conntrack.
+    needs_conntrack: ClassVar[bool] = False
     real_name: ClassVar[str | None] = "CT"
     table: ClassVar[str | None] = "raw"
     options: ClassVar[tuple[Opt, ...]] = ()

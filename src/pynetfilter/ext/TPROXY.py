@@ -52,6 +52,7 @@ class Tproxy(Target):
     """struct xt_tproxy_target_info_v1 (IPv4 address)."""
 
     name: ClassVar[str] = "TPROXY"
+    needs_defrag: ClassVar[bool] = True  # tproxy_tg4_check: nf_defrag_ipv4_enable, no conntrack
     table: ClassVar[str | None] = "mangle"
     hooks: ClassVar[int] = hook_mask(Hook.PREROUTING)
     options: ClassVar[tuple[Opt, ...]] = (

@@ -16,17 +16,18 @@ if TYPE_CHECKING:
     from pynetfilter.ext.base import Match, Target
 
 MATCHES: tuple[str, ...] = (
-    "addrtype", "ah", "comment", "connbytes", "connlimit", "connmark", "conntrack", "cpu",
-    "devgroup", "dscp", "ecn", "esp", "hashlimit", "helper", "icmp", "iprange", "length",
-    "limit", "mac", "mark", "multiport", "owner", "physdev", "pkttype", "policy", "quota",
-    "recent", "rpfilter", "sctp", "set", "socket", "state", "statistic", "string", "tcp",
-    "tcpmss", "time", "tos", "ttl", "u32", "udp",
+    "addrtype", "ah", "bpf", "cgroup", "cluster", "comment", "connbytes", "connlabel", "connlimit",
+    "connmark", "conntrack", "cpu", "dccp", "devgroup", "dscp", "ecn", "esp", "hashlimit", "helper",
+    "icmp", "ipcomp", "iprange", "length", "limit", "mac", "mark", "multiport", "nfacct", "osf", "owner",
+    "physdev", "pkttype", "policy", "quota", "rateest", "realm", "recent", "rpfilter", "sctp", "set",
+    "socket", "state", "statistic", "string", "tcp", "tcpmss", "time", "tos", "ttl", "u32", "udp",
 )
 
 TARGETS: tuple[str, ...] = (
-    "AUDIT", "CHECKSUM", "CLASSIFY", "CONNMARK", "CONNSECMARK", "CT", "DNAT", "DSCP", "LOG",
-    "MARK", "MASQUERADE", "NETMAP", "NFLOG", "NFQUEUE", "NOTRACK", "REDIRECT", "REJECT", "SNAT",
-    "TCPMSS", "TOS", "TPROXY", "TRACE", "TTL",
+    "AUDIT", "CHECKSUM", "CLASSIFY", "CONNMARK", "CONNSECMARK", "CT", "DNAT", "DSCP", "ECN", "HMARK",
+    "IDLETIMER", "LOG", "MARK", "MASQUERADE", "NETMAP", "NFLOG", "NFQUEUE", "NOTRACK", "RATEEST",
+    "REDIRECT", "REJECT", "SECMARK", "SET", "SNAT", "SYNPROXY", "TCPMSS", "TCPOPTSTRIP", "TEE", "TOS",
+    "TPROXY", "TRACE", "TTL",
 )
 
 _MATCH_SET = frozenset(MATCHES)

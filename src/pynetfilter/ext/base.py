@@ -120,6 +120,8 @@ class CheckContext:
     matches: tuple[Match, ...] = ()  # the rule's matches (xt_TCPMSS's checkentry looks for a SYN match)
     # The ipsets that exist (name -> family "inet", "inet6" or "unspec"), for -m set's lookup.
     ipsets: Mapping[str, str] = field(default_factory=dict)
+    # The rate estimators that exist (made by -j RATEEST rules), for -m rateest's lookup.
+    estimators: frozenset[str] = frozenset()
 
 
 class Extension:

@@ -28,6 +28,7 @@ class Socket(Match):
     """struct xt_socket_mtinfo3 (flags)."""
 
     name: ClassVar[str] = "socket"
+    needs_defrag: ClassVar[bool] = True  # socket_mt_enable_defrag: defrag without conntrack
     hooks: ClassVar[int] = hook_mask(Hook.PREROUTING, Hook.INPUT)
     options: ClassVar[tuple[Opt, ...]] = tuple(Opt(n, nargs=0) for n, _ in _FLAGS)
 

@@ -1,4 +1,4 @@
-"""Classic pcap files: read the IPv4 datagrams of a capture, write captures back.
+"""Classic pcap files: read the IPv4 datagrams of a capture, write captures back (pcapng: io.pcapng).
 
 Theory of operation.  :func:`read` walks a classic (libpcap) file of either
 byte order, micro- or nanosecond timestamps, and yields one :class:`Record`
@@ -32,6 +32,7 @@ from pynetfilter.errors import PynfError
 
 LINKTYPE_EN10MB, LINKTYPE_RAW, LINKTYPE_LINUX_SLL, LINKTYPE_IPV4, LINKTYPE_LINUX_SLL2 = 1, 101, 113, 228, 276
 MAGIC_US, MAGIC_NS = 0xA1B2C3D4, 0xA1B23C4D
+PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"  # a pcapng Section Header Block's type, in either byte order
 ETH_P_IP, ETH_P_8021Q, ETH_P_8021AD = 0x0800, 0x8100, 0x88A8
 PKT_TYPES = {0: "host", 1: "broadcast", 2: "multicast", 3: "otherhost", 4: "outgoing"}
 PACKET_OUTGOING = 4
@@ -53,14 +54,16 @@ class Record:
     src_mac: bytes | None  # link-layer source address, when the link type has one
     data: bytes  # the IPv4 datagram (as captured: may be cut short by the snap length)
     orig_len: int  # the frame's length on the wire (incl_len < orig_len: snapped)
+    ifname: str | None = None  # pcapng: the interface's if_name, for link types without an index
 
 
 class Reader:
     """Iterate over a capture's IPv4 records; ``skipped`` counts the other frames by ethertype."""
 
-    def __init__(self, source: str | Path | bytes, *, out_macs: Iterable[bytes] = ()) -> None:
+    def __init__(self, source: str | Path | bytes, *, out_macs: Iterable[bytes] = (),
+                 name: str = "<capture>") -> None:
         if isinstance(source, bytes):
-            self.data, self.name = source, "<capture>"
+            self.data, self.name = source, name
         else:
             try:
                 self.data = Path(source).read_bytes()
@@ -78,9 +81,6 @@ class Reader:
             if magic in (MAGIC_US, MAGIC_NS):
                 break
         else:
-            if head[:4] == b"\x0a\x0d\x0d\x0a":
-                raise PcapError(f"{self.name}: pcapng is not supported: write with tcpdump -w or convert "
-                                "with editcap -F pcap")
             raise PcapError(f"{self.name}: not a pcap file (magic 0x{head[:4].hex()})")
         self.endian = endian
         self.nano = magic == MAGIC_NS
@@ -163,9 +163,26 @@ class Reader:
         return ifindex, ptype, mac or None, ip, hdrlen
 
 
+def open_capture(source: str | Path | bytes, *, out_macs: Iterable[bytes] = ()) -> Reader:
+    """A reader for a classic pcap or a pcapng file (told apart by their first bytes)."""
+    if isinstance(source, bytes):
+        data, name = source, "<capture>"
+    else:
+        try:
+            data = Path(source).read_bytes()
+        except OSError as e:
+            raise PcapError(f"{source}: {e.strerror or e}") from None
+        name = str(source)
+    if data[:4] == PCAPNG_MAGIC:
+        from pynetfilter.io.pcapng import PcapngReader
+
+        return PcapngReader(data, name, out_macs=out_macs)
+    return Reader(data, out_macs=out_macs, name=name)
+
+
 def read(source: str | Path | bytes, *, out_macs: Iterable[bytes] = ()) -> Iterator[Record]:
-    """The IPv4 records of a capture (see :class:`Reader` for the skipped-frame counts)."""
-    return iter(Reader(source, out_macs=out_macs))
+    """The IPv4 records of a capture, pcap or pcapng (see :class:`Reader` for skipped frames)."""
+    return iter(open_capture(source, out_macs=out_macs))
 
 
 class Writer:

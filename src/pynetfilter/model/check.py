@@ -1,11 +1,20 @@
 """The kernel's table check (translate_table), run whenever a table is committed.
 
-mark_source_chains() walks from every hook's built-in chain through jumps and
-gotos, giving each chain the mask of hooks that reach it and refusing a cycle
-on the walked path (ELOOP).  A loop among chains no hook reaches is accepted,
-as the kernel accepts it.  Then every match and target runs its checkentry
-with the hook mask of its chain: a chain nothing reaches has mask 0, so
-hook restrictions never refuse it.
+mark_source_chains() walks the rules from every hook's built-in chain, giving
+each rule (not each chain) the mask of hooks whose walk reaches it, and
+refusing a rule reached again while it is on the walked path (ELOOP).  The
+walk follows a chain's rules in order and stops at the first unconditional
+standard verdict: a rule with no match, an all-zero ``struct ipt_ip`` (no
+-s/-d/-i/-o/-p/-f, where ``-i +`` is not zero but ``-s 0.0.0.0/0`` is) and
+ACCEPT, DROP, QUEUE or RETURN; a built-in chain's policy and a user chain's
+end are such verdicts too.  Every other rule continues the walk: a -j/-g to
+a user chain is chased first (a goto is walked like a jump), then the walk
+goes on with the next rule; an extension target (REJECT, NFQUEUE, DNAT...)
+or no target just falls through.  A chain already walked for this hook is
+not walked again.  So rules after an unconditional verdict are never walked:
+they get hook mask 0 (the hook restrictions of their matches and target
+never refuse them) and their jumps make no loop.  Then every match and
+target runs its checkentry with its rule's hook mask.
 """
 
 from __future__ import annotations
@@ -15,24 +24,52 @@ from typing import TYPE_CHECKING
 
 from pynetfilter.errors import KernelRefusal
 from pynetfilter.ext.base import CheckContext, Extension
-from pynetfilter.model.rule import Jump
+from pynetfilter.model.rule import ANY_IP, Jump, Rule, Verdict
 from pynetfilter.model.tables import Hook
 
 if TYPE_CHECKING:
     from pynetfilter.model.ruleset import Table
 
 
-def hook_masks(table: Table) -> dict[str, int]:
-    """Hooks reaching each chain; raises KernelRefusal on a reachable loop."""
+# strerror() texts a checkentry refusal may already start with (the errno iptables prints).
+_ERRNO_TEXTS = ("Invalid argument", "No such file or directory", "Operation not supported",
+                "Numerical result out of range", "Cannot allocate memory", "File exists")
+
+
+def unconditional_verdict(rule: Rule) -> bool:
+    """The kernel's unconditional() with a standard target of negative verdict: the walk stops here."""
+    return type(rule.target) is Verdict and not rule.matches and (rule.ip is ANY_IP or rule.ip == ANY_IP)
+
+
+def walked_rules(rules: list[Rule]) -> int:
+    """How many of a chain's rules the walk reaches (it enters a chain only at its first rule)."""
+    for i, r in enumerate(rules):
+        if type(r.target) is Verdict and unconditional_verdict(r):
+            return i + 1
+    return len(rules)
+
+
+def mark_source_chains(table: Table) -> dict[str, tuple[int, int]]:
+    """Per chain: the hooks whose walk reaches it and how many of its rules are walked.
+
+    Raises KernelRefusal on a loop the walk meets.
+    """
     masks = {name: 0 for name in table.chains}
-    # Per chain, the user chains its rules jump or go to (in rule order).
+    walked: dict[str, int] = {}
+    # Per chain, the user chains its walked rules jump or go to (in rule order).
     edges: dict[str, list[str]] = {}
     for name, chain in table.chains.items():
         seen: list[str] = []
-        for r in chain.rules:
+        n = 0
+        for r in chain.rules:  # one pass: walked_rules() and the jumps before the stop
+            n += 1
             t = r.target
-            if type(t) is Jump and t.chain not in seen:
-                seen.append(t.chain)
+            if type(t) is Jump:
+                if t.chain not in seen:
+                    seen.append(t.chain)
+            elif type(t) is Verdict and unconditional_verdict(r):
+                break
+        walked[name] = n
         edges[name] = seen
     for hook in table.spec.hooks:
         start = hook.name
@@ -54,7 +91,8 @@ def hook_masks(table: Table) -> dict[str, int]:
             nxt = nexts[i]
             if nxt in on_path:
                 cycle = " -> ".join([*path[path.index(nxt):], nxt])
-                raise KernelRefusal(f"chain loop reachable from {Hook(hook).name}: {cycle} (ELOOP)")
+                raise KernelRefusal(f"Too many levels of symbolic links: chain loop reachable from "
+                                    f"{Hook(hook).name}: {cycle} (ELOOP)")
             if nxt in done:
                 continue
             done.add(nxt)
@@ -62,18 +100,51 @@ def hook_masks(table: Table) -> dict[str, int]:
             path.append(nxt)
             on_path.add(nxt)
             stack.append(0)
-    return masks
+    return {name: (masks[name], walked[name]) for name in table.chains}
 
 
-def check_table(table: Table, ipsets: Mapping[str, str] | None = None) -> None:
-    """Raise KernelRefusal if the kernel would refuse to load *table* (*ipsets*: the sets that exist)."""
-    masks = hook_masks(table)
+def hook_masks(table: Table) -> dict[str, int]:
+    """Hooks reaching each chain (its walked rules have this mask); raises KernelRefusal on a loop."""
+    return {name: mask for name, (mask, _) in mark_source_chains(table).items()}
+
+
+def rateest_names(table: Table) -> set[str]:
+    """The estimators the table's -j RATEEST rules make (xt_rateest_tg_checkentry)."""
+    return {getattr(r.target, "est_name", "") for ch in table.chains.values() for r in ch.rules
+            if isinstance(r.target, Extension) and type(r.target).name == "RATEEST"}
+
+
+def _shared_objects(table: Table) -> None:
+    """Named kernel objects rules share (RATEEST estimators, IDLETIMER timers): a rule naming one
+    that an earlier rule made with other parameters is refused (EINVAL) by its checkentry."""
+    made: dict[tuple[str, str], tuple[object, ...]] = {}
+    for name, chain in table.chains.items():
+        for r in chain.rules:
+            shared = getattr(r.target, "shared_object", None)
+            if shared is None:
+                continue
+            key, params = shared()
+            if made.setdefault(key, params) != params:
+                raise KernelRefusal(f"Invalid argument: chain {name}: {key[0]} target: {key[1]!r} exists "
+                                    "with other parameters")
+
+
+def check_table(table: Table, ipsets: Mapping[str, str] | None = None,
+                estimators: frozenset[str] = frozenset()) -> None:
+    """Raise KernelRefusal if the kernel would refuse to load *table* (*ipsets*: the sets that exist;
+    *estimators*: the rate estimators other loaded tables, or this table's old version, made)."""
+    marks = mark_source_chains(table)
+    # The new table's RATEEST rules make their estimators as the kernel checks them; a rateest
+    # rule checked before the RATEEST rule that makes its estimator is the one case this misses.
+    estimators = estimators | rateest_names(table)
+    _shared_objects(table)
     # Extensions and IP parts are shared between rules (fastparse interns them),
     # so one check per (extension, IP part, hook mask) covers them all.
     cache: set[tuple[object, ...]] = set()
     for name, chain in table.chains.items():
-        mask = masks[name]
-        for r in chain.rules:
+        chain_mask, walked = marks[name]
+        for i, r in enumerate(chain.rules):
+            mask = chain_mask if i < walked else 0
             exts: list[Extension] = list(r.matches)
             t = r.target
             if isinstance(t, Extension):
@@ -84,10 +155,13 @@ def check_table(table: Table, ipsets: Mapping[str, str] | None = None) -> None:
                     key += tuple(id(m) for m in r.matches)
                 if key in cache:
                     continue
-                ctx = CheckContext(r.ip, table.name, mask, r.matches, ipsets or {})
+                ctx = CheckContext(r.ip, table.name, mask, r.matches, ipsets or {}, estimators)
                 try:
                     type(ext).kernel_check(ext, ctx)
                 except KernelRefusal as e:
-                    raise KernelRefusal(f"chain {name}: {e.message}") from None
+                    # iptables prints the errno of the kernel's refusal (EINVAL unless the
+                    # extension names another); dmesg says why.
+                    errno = "" if e.message.startswith(_ERRNO_TEXTS) else "Invalid argument: "
+                    raise KernelRefusal(f"{errno}chain {name}: {e.message}") from None
                 cache.add(key)
 

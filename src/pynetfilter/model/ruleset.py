@@ -9,6 +9,7 @@ kernel, where a table is swapped whole or not at all.
 from __future__ import annotations
 
 import gc
+import os
 import shlex
 import time
 from collections.abc import Iterable, Mapping
@@ -16,15 +17,26 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from pynetfilter.errors import KernelRefusal, ParameterProblem, PynfError, TableMissing
-from pynetfilter.ext import find_target
-from pynetfilter.model.check import check_table
+from pynetfilter.model.check import check_table, rateest_names
+from pynetfilter.model.commands import _zero, apply_command
 from pynetfilter.model.rule import Jump, Rule
-from pynetfilter.model.tables import IPV4, STANDARD_VERDICTS, Family, TableSpec
+from pynetfilter.model.suggest import did_you_mean
+from pynetfilter.model.tables import IPV4, Family, TableSpec
 
 if TYPE_CHECKING:
     from pynetfilter.syntax.command import Command
 
 VERSION = "0.1.0"
+# The iptables whose output pynetfilter reproduces (iptables-save's header names it).
+IPTABLES_VERSION = "1.8.9"
+
+
+def save_stamp(now: float | None = None) -> str:
+    """iptables-save's date: ctime() of *now*, $SOURCE_DATE_EPOCH or the clock (day padded: "Dec  2")."""
+    if now is None:
+        epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+        now = float(epoch) if epoch.isdigit() else time.time()
+    return time.asctime(time.localtime(now))
 
 
 class Chain:
@@ -74,7 +86,8 @@ class Table:
     def chain(self, name: str) -> Chain:
         c = self.chains.get(name)
         if c is None:
-            raise KernelRefusal(f'No chain/target/match by that name: "{name}" in table {self.name}')
+            raise KernelRefusal(f'No chain/target/match by that name: "{name}" in table {self.name}'
+                                f"{did_you_mean(name, self.chains)}")
         return c
 
     def user_chains(self) -> list[Chain]:
@@ -150,15 +163,32 @@ class Ruleset:
 
     @classmethod
     def from_save(cls, text: str, *, counters: bool = True) -> Ruleset:
-        """A ruleset from iptables-save (or iptables-restore) text; counters kept by default."""
+        """The ruleset of the host whose iptables-save printed *text*; counters kept by default.
+
+        Its tables keep the text's order (iptables-save's): :meth:`restore` is what
+        iptables-restore does on a host, which lists the tables it instantiates
+        newest first.
+        """
         rs = cls()
-        rs.restore(text, counters=counters)
+        rs.restore_saved(text, counters=counters)
         return rs
+
+    def restore_saved(self, text: str, *, counters: bool = True) -> None:
+        """Load iptables-save text of a host (a state file) with its tables in the host's order.
+
+        iptables-save lists tables most recently instantiated first, so the
+        tables new to this ruleset were instantiated in the reverse order of
+        the text; they come after the ones it already had.
+        """
+        before = list(self.tables)
+        self.restore(text, counters=counters)
+        new = [name for name in self.tables if name not in before]
+        self.tables = {**{n: self.tables[n] for n in before}, **{n: self.tables[n] for n in reversed(new)}}
 
     @classmethod
     def from_file(cls, path: str, *, counters: bool = True) -> Ruleset:
-        with open(path, encoding="utf-8", errors="surrogateescape") as f:
-            return cls.from_save(f.read(), counters=counters)
+        with open(path, "rb") as f:  # no newline translation: iptables refuses a CR as it is
+            return cls.from_save(f.read().decode("utf-8", "surrogateescape"), counters=counters)
 
     def table(self, name: str) -> Table:
         """The table, loading it (empty, policies ACCEPT) on first use like the kernel."""
@@ -172,9 +202,13 @@ class Ruleset:
             self.tables[name] = t
         return t
 
+    def estimators(self) -> frozenset[str]:
+        """The rate estimators the loaded tables' -j RATEEST rules keep alive."""
+        return frozenset().union(*(rateest_names(t) for t in self.tables.values()))
+
     def commit(self, table: Table) -> None:
         """Check *table* as the kernel does and install it."""
-        check_table(table, self.ipsets)
+        check_table(table, self.ipsets, self.estimators())
         self.tables[table.name] = table
 
     # --- commands -----------------------------------------------------------
@@ -195,11 +229,13 @@ class Ruleset:
         if not cmd.command:
             return ""
         if cmd.command not in ("V", "h") and cmd.table not in self.family.tables:
-            raise TableMissing(f'can\'t initialize iptables table "{cmd.table}": Table does not exist')
+            raise TableMissing(f'can\'t initialize iptables table "{cmd.table}": Table does not exist '
+                               f"(do you need to insmod?){did_you_mean(cmd.table, self.family.tables)}")
         if cmd.command in ("L", "S"):
             table = self.table(cmd.table)
             if cmd.chain is not None and cmd.chain not in table.chains:
-                raise KernelRefusal(f'No chain/target/match by that name: "{cmd.chain}" in {table.name}')
+                raise KernelRefusal(f'No chain/target/match by that name: "{cmd.chain}" in {table.name}'
+                                    f"{did_you_mean(cmd.chain, table.chains)}")
             out = listing.list_rules(table, cmd) if cmd.command == "S" else listing.list_table(table, cmd)
             if cmd.zero_too:
                 work = table.copy()
@@ -254,28 +290,40 @@ class Ruleset:
         from pynetfilter.syntax.restore import Block, apply_block
 
         assert isinstance(block, Block)
-        try:
-            base = self.table(block.table)
-        except PynfError as e:
-            raise e.at_line(block.line) from None
+        if block.table not in self.family.tables:
+            raise ParameterProblem(f'unable to initialize table "{block.table}": expected one of '
+                                   + ", ".join(self.family.tables)
+                                   + did_you_mean(block.table, self.family.tables), line=block.line)
+        base = self.table(block.table)
         work = base.copy()
         work.ipsets = self.ipsets
         apply_block(work, block, noflush=noflush, counters=counters)
         try:
-            check_table(work, self.ipsets)
+            check_table(work, self.ipsets, self.estimators())
         except PynfError as e:
             raise e.at_line(block.commit_line) from None
         self.tables[work.name] = work
 
-    def save(self, *, counters: bool = False, table: str | None = None, header: bool = True) -> str:
-        """iptables-save text; tables in the order they were loaded."""
+    def save(self, *, counters: bool = False, table: str | None = None, header: bool = True,
+             now: float | None = None) -> str:
+        """iptables-save text: tables most recently instantiated first, as the kernel lists them.
+
+        The header and footer lines are iptables-save's own, dated with ctime()
+        at *now* (default: $SOURCE_DATE_EPOCH if set, else the clock), in local
+        time.  Saving one *table* instantiates it, as ``iptables-save -t`` does.
+        """
+        if table is not None:
+            if table not in self.family.tables:
+                raise KernelRefusal("Cannot initialize: Table does not exist (do you need to insmod?): "
+                                    f'"{table}"{did_you_mean(table, self.family.tables)}')
+            self.table(table)
+        stamp = save_stamp(now)
         out: list[str] = []
-        stamp = time.strftime("%a %b %e %H:%M:%S %Y").replace("  ", " ")
-        for t in self.tables.values():
+        for t in reversed(self.tables.values()):
             if table is not None and t.name != table:
                 continue
             if header:
-                out.append(f"# Generated by pynf-save v{VERSION} on {stamp}\n")
+                out.append(f"# Generated by iptables-save v{IPTABLES_VERSION} on {stamp}\n")
             out.append(t.save(counters))
             if header:
                 out.append(f"# Completed on {stamp}\n")
@@ -283,177 +331,3 @@ class Ruleset:
 
     def __iter__(self) -> Iterable[Table]:
         return iter(self.tables.values())
-
-
-# --- the commands on a table copy ----------------------------------------------
-
-
-def _resolve_jumps(table: Table, cmd: Command) -> None:
-    """Resolve -j/-g against the table as do_command4 does.
-
-    A name that is an existing chain is a jump to it (even when an extension has
-    the same name); a name that is neither an extension nor a chain is refused.
-    """
-    name = cmd.jumpto or cmd.jump or ""
-    if name and name in table.chains:
-        chain = table.chains[name]
-        if cmd.rules and not isinstance(cmd.rules[0].target, Jump):
-            cmd.rules = [Rule(r.ip, r.matches, Jump(name, cmd.goto), r.packets, r.bytes) for r in cmd.rules]
-        if chain.builtin:
-            raise KernelRefusal(f'Invalid argument: cannot jump to built-in chain "{name}"')
-        return
-    if cmd.jump is None:
-        return
-    if cmd.goto:
-        raise ParameterProblem(f'goto "{cmd.jump}" is not a chain: expected a user chain of {table.name}')
-    raise ParameterProblem(f'Couldn\'t load target "{cmd.jump}": expected a target extension or a chain')
-
-
-def _check_iface_direction(cmd: Command) -> None:
-    """-o in PREROUTING/INPUT and -i in POSTROUTING/OUTPUT, by chain name (the parser checks
-    this too; kept for commands built without it)."""
-    for r in cmd.rules[:1]:
-        if cmd.chain in ("PREROUTING", "INPUT") and r.ip.outiface:
-            raise ParameterProblem(f"Can't use -o with {cmd.chain}")
-        if cmd.chain in ("POSTROUTING", "OUTPUT") and r.ip.iniface:
-            raise ParameterProblem(f"Can't use -i with {cmd.chain}")
-
-
-def _zero(table: Table, chain: str | None, rulenum: int | None, verbose: bool = False) -> str:
-    """-Z [chain [rulenum]]: zero rule counters (and policy counters when not one rule)."""
-    chains = [table.chain(chain)] if chain is not None else table.ordered_chains()
-    out = []
-    for c in chains:
-        if rulenum is not None:
-            if rulenum > len(c.rules):
-                raise KernelRefusal("Index of counter too big")
-            targets = [rulenum - 1]
-        else:
-            if verbose:
-                out.append(f"Zeroing chain `{c.name}'\n")
-            targets = list(range(len(c.rules)))
-            c.packets = c.bytes = 0
-        for i in targets:
-            old = c.rules[i]
-            c.rules[i] = Rule(old.ip, old.matches, old.target)
-    return "".join(out)
-
-
-def _check_new_chain_name(table: Table, name: str) -> None:
-    if name in STANDARD_VERDICTS or find_target(name) is not None:
-        raise ParameterProblem(f'chain name "{name}" may not clash with target name')
-    if name in table.chains:
-        raise KernelRefusal("Chain already exists")
-    if name.startswith("-") or name.startswith("!"):
-        raise ParameterProblem(f'chain name "{name}" not allowed to start with "-" or "!"')
-
-
-def _rule_command(table: Table, cmd: Command) -> str:
-    """-A/-I/-R/-D/-C with a rule specification; -v prints each rule first."""
-    from pynetfilter.syntax.listing import format_rule_line
-
-    c = cmd.command
-    assert cmd.chain is not None
-    _check_iface_direction(cmd)
-    _resolve_jumps(table, cmd)
-    for r in cmd.rules:
-        for m in r.matches:
-            if m.resolves:
-                m.resolve(table.ipsets)
-    chain = table.chains.get(cmd.chain)
-    if chain is None:
-        raise KernelRefusal(f'No chain/target/match by that name: "{cmd.chain}" in table {table.name}')
-    out = [format_rule_line(r) for r in cmd.rules] if cmd.verbose else []
-    if c == "A":
-        chain.rules.extend(cmd.rules)
-    elif c == "I":
-        pos = (cmd.rulenum or 1) - 1
-        if pos > len(chain.rules):
-            raise KernelRefusal("Index of insertion too big")
-        for r in cmd.rules:
-            chain.rules.insert(pos, r)
-    elif c == "R":
-        pos = (cmd.rulenum or 1) - 1
-        if pos >= len(chain.rules):
-            raise KernelRefusal("Index of replacement too big")
-        chain.rules[pos] = cmd.rules[0]
-    else:
-        for r in cmd.rules:
-            try:
-                idx = chain.rules.index(r)
-            except ValueError:
-                raise KernelRefusal("Bad rule (does a matching rule exist in that chain?)") from None
-            if c == "D":
-                del chain.rules[idx]
-    return "".join(out)
-
-
-def apply_command(table: Table, cmd: Command) -> str:
-    """Apply one editing command to *table* (a working copy); returns what iptables prints."""
-    c = cmd.command
-    if not c:
-        return ""  # a line iptables-restore ignores (-6)
-    if c in ("A", "C", "I", "R") or (c == "D" and cmd.rules):
-        return _rule_command(table, cmd)
-    out: list[str] = []
-    if c == "D":
-        chain = table.chain(cmd.chain or "")
-        assert cmd.rulenum is not None
-        if cmd.rulenum > len(chain.rules):
-            raise KernelRefusal("Index of deletion too big")
-        del chain.rules[cmd.rulenum - 1]
-    elif c == "N":
-        assert cmd.chain is not None
-        _check_new_chain_name(table, cmd.chain)
-        table.chains[cmd.chain] = Chain(cmd.chain)
-    elif c == "X":
-        names = [cmd.chain] if cmd.chain else [ch.name for ch in table.user_chains()]
-        for name in names:
-            if cmd.verbose:
-                out.append(f"Deleting chain `{name}'\n")
-            ch = table.chain(name)
-            if ch.builtin:
-                raise KernelRefusal(f"Can't delete built-in chain {name}")
-            if table.references(name):
-                raise KernelRefusal(f"Too many links: chain {name} is referenced")
-            if ch.rules:
-                raise KernelRefusal(f"Directory not empty: chain {name} has rules")
-            del table.chains[name]
-    elif c == "F":
-        chains = [table.chain(cmd.chain)] if cmd.chain else table.ordered_chains()
-        for ch in chains:
-            if cmd.verbose:
-                out.append(f"Flushing chain `{ch.name}'\n")
-            ch.rules = []
-    elif c == "Z":
-        out.append(_zero(table, cmd.chain, cmd.rulenum, cmd.verbose > 0))
-    elif c == "E":
-        _rename_chain(table, cmd.chain or "", cmd.newname or "")
-    elif c == "P":
-        ch = table.chain(cmd.chain or "")
-        policy = cmd.newname or ""
-        if not ch.builtin:
-            raise KernelRefusal(f"Bad built-in chain name {ch.name}: policies are for built-in chains")
-        if policy not in ("ACCEPT", "DROP"):
-            raise KernelRefusal(f'Bad policy name "{policy}": expected ACCEPT or DROP')
-        ch.policy = policy
-        if cmd.counters is not None:
-            ch.packets, ch.bytes = cmd.counters
-    return "".join(out)
-
-
-def _rename_chain(table: Table, old: str, new: str) -> None:
-    """libiptc's rename: the new name must be free, the old one a user chain; jumps follow."""
-    if new in table.chains or new in STANDARD_VERDICTS:
-        raise KernelRefusal(f'File exists: chain "{new}" already exists')
-    ch = table.chains.get(old)
-    if ch is None or ch.builtin:
-        raise KernelRefusal(f'No chain/target/match by that name: "{old}" is no user chain')
-    if len(new.encode()) > 28:
-        raise KernelRefusal(f'Invalid argument: chain name "{new}" longer than 28 characters')
-    table.chains = {(new if n == old else n): v for n, v in table.chains.items()}
-    ch.name = new
-    for chn in table.chains.values():
-        for i, r in enumerate(chn.rules):
-            if type(r.target) is Jump and r.target.chain == old:
-                chn.rules[i] = Rule(r.ip, r.matches, Jump(new, r.target.goto), r.packets, r.bytes)

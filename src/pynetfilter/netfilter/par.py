@@ -31,6 +31,7 @@ class Event:
     kind: str  # "log", "nflog", "emit", "trace", "note", "queue"
     text: str = ""
     packet: Packet | None = None
+    route: Any = None  # "emit": the route already chosen (TEE's copy goes via its gateway)
 
 
 @dataclass(slots=True)
@@ -63,9 +64,9 @@ class Par:
     def log(self, text: str, kind: str = "log") -> None:
         self.events.append(Event(kind, text))
 
-    def emit(self, pkt: Packet, why: str) -> None:
+    def emit(self, pkt: Packet, why: str, route: Any = None) -> None:
         """Send a packet the kernel generates (REJECT's reply): it goes through OUTPUT."""
-        self.events.append(Event("emit", why, pkt))
+        self.events.append(Event("emit", why, pkt, route))
 
 
 STATISTIC_SCALE = 1 << 31  # xt_statistic keeps its probability as a fraction of 2^31

@@ -23,13 +23,17 @@ Hooks run their functions in priority order (NF_IP_PRI_*):
     POSTROUTING  mangle -150, nat(SNAT) 100, conntrack confirm last
 
 A table runs only where it is loaded; conntrack and defragmentation run only
-when the ruleset needs them (a nat table, or an extension that uses
-conntrack), as in the kernel.  IPVS will hook in at its kernel positions
-(LOCAL_IN, FORWARD, LOCAL_OUT) through :meth:`Engine.add_hook`.
+while a rule's extension needs them (a NAT target, a conntrack match, -j CT
+without --notrack...; -m socket and -j TPROXY: defragmentation alone), as in
+the kernel, where no table does by itself: a nat table without such a rule
+counts nothing (tests/netfilter/test_activation.py has the kernel's table).
+IPVS will hook in at its kernel positions (LOCAL_IN, FORWARD, LOCAL_OUT)
+through :meth:`Engine.add_hook`.
 """
 
 from __future__ import annotations
 
+import copy
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -94,8 +98,14 @@ class Engine:
         self.rule_states: dict[tuple[int, int], dict[str, Any]] = {}
         self.recent: dict[str, Any] = {}  # xt_recent lists by name
         self.hashlimit: dict[str, Any] = {}  # hashlimit tables by name
-        self.ipsets: dict[str, Any] = {}  # name -> ipset (pynetfilter.netfilter.ipset)
+        # The host's ipsets and nfacct objects (pynetfilter.netfilter.objects), which a CLI puts on
+        # the ruleset; every engine counts into its own copy.
+        objs = getattr(ruleset, "objects", None)
+        self.ipsets: dict[str, Any] = copy.deepcopy(objs.sets) if objs is not None else {}
+        self.nfacct: dict[str, Any] = copy.deepcopy(objs.nfacct) if objs is not None else {}
         self.choices: Any = None  # a replay's source of the kernel's random choices
+        self.rateest: dict[str, Any] = {}  # RATEEST estimators by name (netfilter.rateest)
+        self.tee_duplicating = False  # a TEE copy is being sent
         self.extra_hooks: dict[Hook, list[tuple[int, str, HookFn]]] = {h: [] for h in Hook}
         self._hook_fns: dict[tuple[Hook, int], list[tuple[int, str, HookFn]]] = {}
         self.conntrack_active, self.defrag_active = self._needs()
@@ -117,9 +127,11 @@ class Engine:
     # --- set-up ---------------------------------------------------------------
 
     def _needs(self) -> tuple[bool, bool]:
-        """Conntrack/defrag are on when the rules need them (nf_ct_netns_get from checkentry)."""
-        ct = "nat" in self.ruleset.tables
-        defrag = ct
+        """Conntrack/defrag are on while a loaded rule needs them: nf_ct_netns_get (which enables
+        defrag too) or nf_defrag_ipv4_enable from the extension's checkentry, undone by its destroy.
+        No table does so by itself: iptable_nat's hooks do nothing to a packet without conntrack,
+        so a nat table without a NAT (or conntrack-using) rule counts nothing (kernel-recorded)."""
+        ct = defrag = False
         for table in self.ruleset.tables.values():
             for chain in table.chains.values():
                 for r in chain.rules:
@@ -244,13 +256,15 @@ class Engine:
             forward_options(self, pkt, route)  # ip_forward_finish
         return self._postrouting(pkt, st, route.oif, ok="forward")
 
-    def send(self, pkt: Packet, now: float, *, trace: bool = False, generated: bool = False) -> Outcome:
+    def send(self, pkt: Packet, now: float, *, trace: bool = False, generated: bool = False,
+             route: Any = None) -> Outcome:
         """A locally generated packet (ip_local_out): OUTPUT, re-routing, POSTROUTING.
 
         *generated*: a packet the kernel itself made (REJECT's reply); its source may be any
         address (the original's destination), so it is routed by destination only.
         """
-        route = self._route_out(pkt, generated)
+        if route is None:  # (TEE's copy comes with the route to its gateway)
+            route = self._route_out(pkt, generated)
         if route.kind not in ("local", "forward"):
             st = HookState(Hook.OUTPUT, None, None, now, trace, [], [])
             return self._finish(NF_DROP, pkt, st, None, reason=f"no route ({route.kind})")
@@ -291,7 +305,13 @@ class Engine:
         # Packets the kernel generated while this one was processed go out through OUTPUT.
         for ev in list(out.events):
             if ev.kind == "emit" and ev.packet is not None:
-                out.generated.append(self.send(ev.packet, st.now, trace=st.trace, generated=True))
+                # nf_skb_duplicated: TEE does not copy the copy it is sending
+                self.tee_duplicating = ev.route is not None
+                try:
+                    out.generated.append(self.send(ev.packet, st.now, trace=st.trace, generated=True,
+                                                   route=ev.route))
+                finally:
+                    self.tee_duplicating = False
         return out
 
 

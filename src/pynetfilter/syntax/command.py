@@ -19,13 +19,14 @@ import difflib
 from dataclasses import dataclass, field
 
 from pynetfilter.errors import ParameterProblem
-from pynetfilter.ext import find_match, find_target
+from pynetfilter.ext import MATCHES, find_match, find_target
 from pynetfilter.ext.base import Extension, Given, Opt, RuleContext, collect
 from pynetfilter.ext.types import (
     parse_uint,
     try_uint,
 )
 from pynetfilter.model.rule import IpMatch, Jump, Rule, Verdict, proto_to_name
+from pynetfilter.model.suggest import did_you_mean
 from pynetfilter.model.tables import STANDARD_VERDICTS
 from pynetfilter.syntax.words import (
     _INVERTIBLE,
@@ -137,7 +138,9 @@ class CommandParser:
         if len(found) == 1:
             return next(iter(found.values()))
         if len(found) > 1:
-            raise ParameterProblem(f'option "--{name}" is ambiguous: expected one of its longer names')
+            longs = sorted({long for long, _l, _a in LONG_OPTS if long.startswith(name)})
+            raise ParameterProblem(f'unknown option "--{name}": ambiguous, expected one of its longer names'
+                                   + (f" ({', '.join('--' + n for n in longs)})" if longs else ""))
         return None
 
     def _take_arg(self, spelled: str, attached: str | None) -> str:
@@ -386,7 +389,7 @@ class CommandParser:
             self.dhost = whole
         elif letter in "io":
             if arg == "":
-                raise ParameterProblem(f"empty interface name for -{letter}: expected a name")
+                raise ParameterProblem(f"Empty interface is likely to be undesired: -{letter} needs a name")
             self._set_option(letter, inverted)
             name = str(whole)
             if len(name.encode()) >= 16:
@@ -406,7 +409,8 @@ class CommandParser:
                 raise ParameterProblem("unexpected ! flag before --match")
             cls = find_match(str(arg))
             if cls is None:
-                raise ParameterProblem(f'Couldn\'t load match "{arg}": expected a known match extension')
+                hint = did_you_mean(str(arg), MATCHES) or ": expected a known match extension"
+                raise ParameterProblem(f'Couldn\'t load match "{arg}": No such file or directory{hint}')
             self._add_use(ExtUse(cls))
         elif letter == "t":
             if inverted:
@@ -504,7 +508,7 @@ class CommandParser:
         if not self.cmds:
             raise ParameterProblem("no command specified: expected -A, -I, -D, -R, -L, -S, -F, -N, ...")
         if self.invert:
-            raise ParameterProblem('nothing appropriate following "!": expected an option after it')
+            raise ParameterProblem("nothing appropriate following !: expected an option after it")
         rule_cmd = bool(self.cmds & set(_RULE_CMDS))
         shost = self.shost if self.shost is not None or not rule_cmd else "0.0.0.0/0"
         dhost = self.dhost if self.dhost is not None or not rule_cmd else "0.0.0.0/0"
@@ -516,7 +520,7 @@ class CommandParser:
             raise ParameterProblem("Replacement rule does not specify a unique address")
         self._generic_opt_check()
         if cmd.chain is not None and len(cmd.chain.encode()) > MAX_NAME:
-            raise ParameterProblem(f'chain name "{cmd.chain}" too long: expected at most {MAX_NAME} chars')
+            raise ParameterProblem(f'chain name "{cmd.chain}" too long (must be under {MAX_NAME + 1} chars)')
         if self.cmds & {"A", "D", "DN", "C", "I", "R"}:
             if cmd.chain in ("PREROUTING", "INPUT") and "o" in self.options:
                 raise ParameterProblem(f"Can't use -o with {cmd.chain}")

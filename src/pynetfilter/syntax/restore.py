@@ -132,29 +132,29 @@ def _strtok(buf: str, pos: int, delims: str) -> tuple[str | None, int]:
     return buf[pos:end], min(end + 1, n)
 
 
-def _counter_prefix(text: str) -> tuple[tuple[str, str], str]:
+def _counter_prefix(text: str, line: int) -> tuple[tuple[str, str], str]:
     """tokenize_rule_counters(): split ``[p:b] rest`` with strtok's semantics."""
     end = text.find("]")
     if end < 0:
-        raise ParameterProblem("Bad line: need ]: expected [packets:bytes] before the rule")
+        raise ParameterProblem(f"Bad line {line}: need ]: expected [packets:bytes] before the rule")
     pk, pos = _strtok(text, 1, ":")
     if pk is None:
-        raise ParameterProblem("Bad line: need :: expected [packets:bytes] before the rule")
+        raise ParameterProblem(f"Bad line {line}: need :: expected [packets:bytes] before the rule")
     by, pos2 = _strtok(text, pos, "]")
     if by is None:
-        raise ParameterProblem("Bad line: need ]: expected [packets:bytes] before the rule")
+        raise ParameterProblem(f"Bad line {line}: need ]: expected [packets:bytes] before the rule")
     # strtok wrote a NUL after each token: the rule text stops at the first one past the "]".
     nuls = [x for x in (pos - 1, pos2 - 1) if x > end and text[x] in ":]"]
     rest_end = min(nuls, default=len(text))
     return (pk, by), text[end + 1:rest_end]
 
 
-def rule_words(raw: str) -> tuple[tuple[str, str] | None, list[str]]:
+def rule_words(raw: str, line: int = 0) -> tuple[tuple[str, str] | None, list[str]]:
     """A command line's ``[p:b]`` prefix (if any) and its words, with add_argv()'s limits."""
     counters = None
     body = raw
     if raw[:1] == "[":
-        counters, body = _counter_prefix(raw)
+        counters, body = _counter_prefix(raw, line)
     argv = split_params(body)
     if len(argv) + (6 if counters is not None else 3) >= MAX_ARGC:
         raise ParameterProblem(f"Parser cannot handle more arguments: expected at most {MAX_ARGC - 1}")
@@ -220,7 +220,8 @@ def restore_blocks(text: str) -> Iterator[Block]:
                                line=lineno)
     if cur is not None:
         # iptables-restore counts the missing COMMIT on the line after the last.
-        cur.items.append(BadLine(lineno + 1, RestoreError("COMMIT expected", line=lineno + 1)))
+        cur.items.append(BadLine(lineno + 1, RestoreError(f"COMMIT expected at line {lineno + 1}",
+                                                          line=lineno + 1)))
         yield cur
 
 
@@ -352,7 +353,7 @@ def apply_block(table: Table, block: Block, *, noflush: bool, counters: bool,
 
 
 def _apply(table: Table, block: Block, noflush: bool, counters: bool, announced: set[str]) -> None:
-    from pynetfilter.model.ruleset import apply_command
+    from pynetfilter.model.commands import apply_command
 
     if not noflush:
         table.flush()
@@ -367,7 +368,7 @@ def _apply(table: Table, block: Block, noflush: bool, counters: bool, announced:
     for item in block.items:
         try:
             if type(item) is RuleLine:
-                ctrs, argv = rule_words(item.text)
+                ctrs, argv = rule_words(item.text, item.line)
                 if counters and ctrs is not None:
                     argv = ["--set-counters", ctrs[0], ctrs[1], *argv]
                 if announced and not announced.isdisjoint(argv):

@@ -81,11 +81,11 @@ def _check_name(name: str, what: str) -> str:
 def assert_valid_chain_name(name: str) -> None:
     """The checks -N makes on a new chain name before asking the kernel."""
     if len(name.encode()) > MAX_NAME:
-        raise ParameterProblem(f'chain name "{name}" too long: expected at most {MAX_NAME} characters')
+        raise ParameterProblem(f'chain name "{name}" too long (must be under {MAX_NAME + 1} chars)')
     if name[:1] in ("-", "!"):
-        raise ParameterProblem(f'chain name "{name}" not allowed to start with "{name[0]}"')
+        raise ParameterProblem(f'chain name not allowed to start with "{name[0]}": "{name}"')
     if name in STANDARD_VERDICTS or name in ("", "standard") or find_target(name) is not None:
-        raise ParameterProblem(f'chain name "{name}" may not clash with target name')
+        raise ParameterProblem(f'chain name may not clash with target name: "{name}"')
     if any(c in " \t\n\v\f\r" for c in name):
         raise ParameterProblem(f'Invalid chain name "{name}": expected no white space')
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from pynetfilter.model.ruleset import Ruleset
+from pynetfilter.netfilter import ipset, rateest
 from pynetfilter.netfilter.host import Host
 from pynetfilter.netfilter.pipeline import Engine
 from pynetfilter.packet import wire
@@ -30,11 +31,25 @@ RECORDED = json.loads(DATA.read_text())
 
 
 class KernelChoices:
-    """The kernel's unpredictable values, taken from what it sent: ICMP error IP IDs."""
+    """The kernel's unpredictable values, taken from what it sent: ICMP error IP IDs, SYN cookies."""
 
     def __init__(self, sent: list[bytes]) -> None:
+        self.sent = sent
         self.icmp_ids = [(d[12:16], d[16:20], int.from_bytes(d[4:6], "big")) for d in sent
                          if d[9] == 1 and d[20] == 3]
+
+    def synproxy_cookie(self, pkt: object) -> tuple[int | None, int | None]:
+        """SYNPROXY's SYN cookie and timestamp value: those of the SYN-ACK the kernel sent for *pkt*."""
+        from pynetfilter.ext.SYNPROXY import parse_options
+
+        th = pkt.l4  # type: ignore[attr-defined]
+        for d in self.sent:
+            p = wire.parse(d)
+            if (p.saddr, p.daddr, p.proto) == (pkt.daddr, pkt.saddr, 6) and isinstance(p.l4, Tcp) \
+                    and (p.l4.sport, p.l4.dport, p.l4.flags & 0x12) == (th.dport, th.sport, 0x12):  # type: ignore
+                tsval = parse_options(p.l4.options)[3] if b"\x08\x0a" in p.l4.options else None
+                return p.l4.seq, tsval
+        return None, None
 
     def ip_id(self, saddr: int, daddr: int, proto: int) -> int:
         key = (saddr.to_bytes(4, "big"), daddr.to_bytes(4, "big"))
@@ -71,9 +86,16 @@ def load(data: bytes, rec: dict | None, links: dict) -> wire.Packet:
 
 def replay(scn: dict) -> tuple[list[str], list[str], list[str], Ruleset]:
     """(kernel's sent datagrams, ours, our log lines) as hex, and the ruleset with its counters."""
-    rs = Ruleset.from_save(scn["rules"])
+    sets = ipset.load(scn.get("ipsets", ""))  # the sets -j SET / -m set name, as created first
+    rs = Ruleset()
+    rs.ipsets.update(ipset.families(sets))
+    rs.restore(scn["rules"], counters=True)
     host = Host.from_iproute(scn["addr_json"], scn["route_json"])
     engine = Engine(rs, host)
+    engine.ipsets = sets
+    if "loaded_at" in scn:  # RATEEST's estimators start their timers when the rules are loaded
+        rateest.load(engine, scn["loaded_at"])
+    ENGINES[scn["name"]] = engine
     sent = [bytes.fromhex(p["ip"]) for p in scn["packets"] if p["dir"] == "out"]
     engine.choices = KernelChoices(sent)
     expected: list[bytes] = []  # what the engine sent and the capture has not shown yet
@@ -112,6 +134,9 @@ def replay(scn: dict) -> tuple[list[str], list[str], list[str], Ruleset]:
     return kernel, ours, logs, rs
 
 
+ENGINES: dict[str, Engine] = {}
+
+
 # Differences whose cause lies outside the targets, each checked to still be there (strict xfail).
 KNOWN: dict[tuple[str, str], str] = {}
 _cache: dict[str, tuple[list[str], list[str], list[str], Ruleset]] = {}
@@ -148,6 +173,27 @@ def test_counters(name: str) -> None:
     got = table_blocks(rs.save(counters=True))
     for table, text in want.items():
         assert got.get(table) == text, table
+
+
+@pytest.mark.parametrize("name", sorted(n for n, r in RECORDED.items() if r.get("ipsets_after")))
+def test_ipsets_after(name: str) -> None:
+    """-j SET: the engine's sets hold the elements the kernel's did after the run (``ipset save``),
+    with a timeout where the kernel's have one, within the seconds between the last packet and the save."""
+    replayed(name)
+    scn = RECORDED[name]
+    last = max(p["t"] for p in scn["packets"])
+    kernel = ipset.load(scn["ipsets_after"], now=last)
+    ours = ENGINES[name].ipsets
+    assert sorted(kernel) == sorted(ours)
+    for set_name, ks in kernel.items():
+        os_ = ours[set_name]
+        live = sorted(k for k in ks.elements if ks.live(k, last))
+        assert live == sorted(k for k in os_.elements if os_.live(k, last))
+        for key, e in ks.elements.items():
+            mine = os_.elements[key].expires
+            assert (e.expires is None) == (mine is None), (set_name, key)
+            if e.expires is not None and mine is not None:
+                assert 0 <= mine - e.expires <= 3, (set_name, key, mine, e.expires)
 
 
 # --- targets whose effect is skb or conntrack state only (no wire difference to record) -------------

@@ -144,7 +144,7 @@ def test_pipeline(name: str) -> None:
     policy's counters as iptables-legacy-save -c printed them, and the conntrack table."""
     from pynetfilter.model.ruleset import Ruleset
     from pynetfilter.netfilter.host import Host
-    from pynetfilter.replay import Replay, read_frames
+    from pynetfilter.replay.engine import Replay, read_frames
 
     flow = META["flows"][name]
     ruleset = Ruleset()

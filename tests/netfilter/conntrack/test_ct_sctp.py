@@ -83,7 +83,7 @@ def test_pipeline(name: str) -> None:
     """The router's real ruleset through the engine: every rule's and policy's counters."""
     from pynetfilter.model.ruleset import Ruleset
     from pynetfilter.netfilter.host import Host
-    from pynetfilter.replay import Replay, read_frames
+    from pynetfilter.replay.engine import Replay, read_frames
 
     ruleset = Ruleset()
     ruleset.restore((KERNEL / "router.rules").read_text())

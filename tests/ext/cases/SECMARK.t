@@ -1,0 +1,22 @@
+# -j SECMARK (xt_SECMARK revision 1): mangle or security table; needs an SELinux context (LSM)
+*mangle
+:PREROUTING,INPUT,FORWARD,OUTPUT,POSTROUTING,USER1
+-j SECMARK --selctx system_u:object_r:http_packet_t:s0
+*security
+:INPUT,FORWARD,OUTPUT
+-j SECMARK --selctx system_u:object_r:http_packet_t:s0
+*filter
+:INPUT
+-j SECMARK --selctx system_u:object_r:http_packet_t:s0
+-j SECMARK --selctx x
+-j SECMARK
+-j SECMARK --selctx
+-j SECMARK ! --selctx x
+-j SECMARK --selctx a --selctx b
+*raw
+:PREROUTING
+-j SECMARK --selctx system_u:object_r:http_packet_t:s0
+*security
+:INPUT
+-j SECMARK --selctx ""
+-j SECMARK --selctx 0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789
