@@ -15,12 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from pynetfilter.errors import PynfError
-
 RECORDED = Path(__file__).parent / "kernel" / "activation.json"
 CASES = json.loads(RECORDED.read_text())["cases"] if RECORDED.exists() else []
-# Extensions pynetfilter does not parse yet: their cases skip (with this reason) until they do.
-NOT_YET = {"-m connlabel", "-m cluster", "-j SYNPROXY", "-j HMARK"}
 
 
 def activation(rules: str, after: list[str] = ()) -> dict[str, bool]:  # type: ignore[assignment]
@@ -41,12 +37,7 @@ def test_cases_are_recorded() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c["name"])
 def test_activation_is_the_kernels(case: dict) -> None:
-    try:
-        got = activation(case["rules"])
-    except PynfError as e:
-        if case["name"] in NOT_YET:
-            pytest.skip(f"{case['name']} not parsed by pynetfilter yet: {e}")
-        raise
+    got = activation(case["rules"])
     assert got == case["kernel"]
     if "after" in case:
         assert activation(case["rules"], case["after"]) == case["kernel_after"]

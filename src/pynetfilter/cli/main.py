@@ -22,19 +22,10 @@ import time
 from collections.abc import Sequence
 
 from pynetfilter.cli.state import add_files, load_state, write_state
+from pynetfilter.cli.state import read as _read
 from pynetfilter.errors import PARAMETER_PROBLEM, PynfError
 from pynetfilter.model.ruleset import Ruleset
 from pynetfilter.netfilter.objects import Objects
-
-
-def _read(path: str) -> str:
-    """The file's bytes as iptables reads them: no newline translation (a CR stays a CR)."""
-    if path == "-":
-        data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
-    else:
-        with open(path, "rb") as f:
-            data = f.read()
-    return data.decode("utf-8", "surrogateescape")
 
 
 def _fail(where: str, err: PynfError) -> int:

@@ -17,7 +17,7 @@ from pynetfilter.netfilter.objects import Objects
 
 
 def read(path: str) -> str:
-    """The file as iptables reads it: no newline translation."""
+    """The file's bytes as iptables reads them: no newline translation (a CR stays a CR)."""
     if path == "-":
         import sys
 
