@@ -43,6 +43,26 @@ def test_activation_is_the_kernels(case: dict) -> None:
         assert activation(case["rules"], case["after"]) == case["kernel_after"]
 
 
+@pytest.mark.parametrize("case", [c for c in CASES if "after" in c], ids=lambda c: c["name"])
+def test_an_engine_follows_rule_changes(case: dict) -> None:
+    """Rules deleted through the API after the engine was built give conntrack back, as in the kernel
+    (whose recording deleted them from the loaded ruleset); loading them again takes it again."""
+    from pynetfilter.model.ruleset import Ruleset
+    from pynetfilter.netfilter.host import Host
+    from pynetfilter.netfilter.pipeline import Engine
+
+    rs = Ruleset.from_save(case["rules"])
+    engine = Engine(rs, Host([], []))
+    assert {"conntrack": engine.conntrack_active, "defrag": engine.defrag_active} == case["kernel"]
+    for cmd in case["after"]:
+        rs.apply(cmd)
+    engine.refresh()
+    assert {"conntrack": engine.conntrack_active, "defrag": engine.defrag_active} == case["kernel_after"]
+    rs.restore(case["rules"])
+    engine.refresh()
+    assert {"conntrack": engine.conntrack_active, "defrag": engine.defrag_active} == case["kernel"]
+
+
 def test_no_table_alone_activates() -> None:
     """The nat table with only its policies: no conntrack, so its chains never run (nothing counted)."""
     rules = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n" \

@@ -158,6 +158,9 @@ class Ruleset:
         # The ipsets that exist in the kernel (name -> family "inet", "inet6" or "unspec"):
         # iptables looks a -m set/-j SET name up there and refuses an unknown one.
         self.ipsets: dict[str, str] = {}
+        # Moves each time a table is installed or instantiated: engines built on this ruleset
+        # recompute what depends on the loaded rules (conntrack activation, hook lists).
+        self.generation = 0
 
     # --- construction -------------------------------------------------------
 
@@ -200,6 +203,7 @@ class Ruleset:
                 raise ParameterProblem(f'can\'t initialize iptables table "{name}": expected one of {known}')
             t = Table(spec)
             self.tables[name] = t
+            self.generation += 1
         return t
 
     def estimators(self) -> frozenset[str]:
@@ -210,6 +214,7 @@ class Ruleset:
         """Check *table* as the kernel does and install it."""
         check_table(table, self.ipsets, self.estimators())
         self.tables[table.name] = table
+        self.generation += 1
 
     # --- commands -----------------------------------------------------------
 
@@ -303,6 +308,7 @@ class Ruleset:
         except PynfError as e:
             raise e.at_line(block.commit_line) from None
         self.tables[work.name] = work
+        self.generation += 1
 
     def save(self, *, counters: bool = False, table: str | None = None, header: bool = True,
              now: float | None = None) -> str:

@@ -107,24 +107,43 @@ class Engine:
         self.rateest: dict[str, Any] = {}  # RATEEST estimators by name (netfilter.rateest)
         self.tee_duplicating = False  # a TEE copy is being sent
         self.extra_hooks: dict[Hook, list[tuple[int, str, HookFn]]] = {h: [] for h in Hook}
-        self._hook_fns: dict[tuple[Hook, int], list[tuple[int, str, HookFn]]] = {}
-        self.conntrack_active, self.defrag_active = self._needs()
+        self._hook_fns: dict[Hook, list[tuple[int, str, HookFn]]] = {}
+        self.conntrack_active = self.defrag_active = False
         self.conntrack: Any = None
         self.nat: Any = None
         self.defrag: Any = None
         self.local_defrag: Any = None  # ip_local_deliver's own reassembly
-        if self.conntrack_active:
+        self._generation = -1  # the ruleset generation the activation was computed for
+        self._activate()
+
+    # --- set-up ---------------------------------------------------------------
+
+    def _activate(self) -> None:
+        """Switch conntrack and defragmentation on or off for the rules loaded now.
+
+        Runs again whenever a table is replaced (the ruleset's generation moves): as in the
+        kernel, a rule's checkentry takes conntrack and its destroy gives it back.  Switched
+        off, the conntrack table is kept (its entries stay in the kernel's hash table until
+        they time out) and is used again if a later rule switches conntrack back on.
+        """
+        self._generation = self.ruleset.generation
+        self.conntrack_active, self.defrag_active = self._needs()
+        self._hook_fns.clear()
+        if self.conntrack_active and self.conntrack is None:
             from pynetfilter.netfilter.conntrack import Conntrack
             from pynetfilter.netfilter.nat import Nat
 
             self.conntrack = Conntrack(self)
             self.nat = Nat(self)
-        if self.defrag_active:
+        if self.defrag_active and self.defrag is None:
             from pynetfilter.netfilter.defrag import Defrag
 
             self.defrag = Defrag(self)
 
-    # --- set-up ---------------------------------------------------------------
+    def refresh(self) -> None:
+        """Catch up with ruleset changes made since the last packet (each hook does this itself)."""
+        if self.ruleset.generation != self._generation:
+            self._activate()
 
     def _needs(self) -> tuple[bool, bool]:
         """Conntrack/defrag are on while a loaded rule needs them: nf_ct_netns_get (which enables
@@ -147,12 +166,13 @@ class Engine:
         self._hook_fns.clear()
 
     def _functions(self, hook: Hook) -> list[tuple[int, str, HookFn]]:
-        """The hook's functions in priority order (computed once per hook: runs per packet;
-        tables are only ever added to a ruleset, so their count tells when to recompute)."""
-        key = (hook, len(self.ruleset.tables))
-        fns = self._hook_fns.get(key)
+        """The hook's functions in priority order (computed once per hook and ruleset generation:
+        this runs per packet, so it costs one attribute compare and one dict lookup)."""
+        if self.ruleset.generation != self._generation:
+            self._activate()
+        fns = self._hook_fns.get(hook)
         if fns is None:
-            fns = self._hook_fns[key] = self._build_functions(hook)
+            fns = self._hook_fns[hook] = self._build_functions(hook)
         return fns
 
     def _build_functions(self, hook: Hook) -> list[tuple[int, str, HookFn]]:
