@@ -64,6 +64,18 @@ def test_state_keeps_sets_and_refuses_destroying_one_in_use(tmp_path: Path,
     assert "#nfacct { pkts = 00000000000000000000, bytes = 00000000000000000000 } = fwd;\n" in text
 
 
+def test_save_reads_a_state_files_objects(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`pynf save STATE` prints the rules of a state file whose rules name its own sets and objects."""
+    sets, rules, acct = _files(tmp_path, "add blocked 10.233.1.2\n")
+    state = str(tmp_path / "state")
+    assert main(["restore", "--state", state, "--ipsets", str(sets), "--nfacct", str(acct), str(rules)]) == 0
+    capsys.readouterr()
+    assert main(["save", state]) == 0
+    out = capsys.readouterr().out
+    assert "--match-set blocked src" in out and "#ipset" not in out
+    assert main(["save", str(rules)]) == 2  # the rules alone name a set nobody gave
+
+
 def test_state_reload_keeps_the_listing(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     state = str(tmp_path / "state")

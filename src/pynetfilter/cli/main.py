@@ -25,6 +25,7 @@ from pynetfilter.cli.state import add_files, load_state, write_state
 from pynetfilter.cli.state import read as _read
 from pynetfilter.errors import PARAMETER_PROBLEM, PynfError
 from pynetfilter.model.ruleset import Ruleset
+from pynetfilter.netfilter import objects
 from pynetfilter.netfilter.objects import Objects
 
 
@@ -59,6 +60,11 @@ def cmd_save(args: argparse.Namespace) -> int:
             print(f"pynf: {path}: {e.strerror}", file=sys.stderr)
             return 1
         try:
+            # A state file carries its ipsets and nfacct objects in comment lines: its rules name them.
+            obj_text, text = objects.split(text)
+            if obj_text:
+                objects.merge(objs, objects.load(obj_text))
+                rs.ipsets = objs.names()
             rs.restore(text, counters=args.counters, noflush=args.noflush, table=args.table)
         except PynfError as e:
             return _fail(path, e)
