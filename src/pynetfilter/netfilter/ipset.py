@@ -20,6 +20,8 @@ functions do:
 * ``port`` dimensions take the protocol and the source or destination port
   (ICMP: type << 8 | code; protocols without ports: port 0; a later fragment
   of a protocol with ports is never in the set);
+* ``bitmap:ip,mac`` compares the Ethernet address too
+  (:mod:`~pynetfilter.netfilter.ipset_ipmac`);
 * ``bitmap:port`` needs TCP or UDP; ``list:set`` tests its member sets in
   order, with the same directions; ``iface`` dimensions take the input (src)
   or output (dst) device.
@@ -58,6 +60,8 @@ class Element:
     skbmarkmask: int = 0
     skbprio: int = 0
     skbqueue: int = 0
+    ether: bytes | None = None  # bitmap:ip,mac: the MAC, None while unset
+    held: int = 0  # bitmap:ip,mac with timeouts: an unset element's timeout, not yet started
 
 
 @dataclass(slots=True)
@@ -81,6 +85,8 @@ class IpSet:
     range: tuple[int, int] = (0, 0)  # bitmap types
     size: int = 8  # list:set
     layout: Layout | None = None
+    # bitmap:ip,mac: the counters a deleted element left in its slot (the kernel does not clear them)
+    stale: dict[tuple[Any, ...], tuple[int, int]] = field(default_factory=dict)
 
     @property
     def dims(self) -> tuple[str, ...]:
@@ -90,7 +96,7 @@ class IpSet:
     def dsize(self) -> int:
         """ip_set_elem_len: the element struct with its extensions, each at its alignment."""
         t = T.TYPES[self.type]
-        align = 8 if self.type == "list:set" else 4 if t.elem_size else 1
+        align = 8 if self.type in ("list:set", "bitmap:ip,mac") else 4 if t.elem_size else 1
         size = t.elem_size
         for on, length, al in ((self.timeout is not None, 8, 8), (self.counters, 16, 8),
                                (self.comment, 8, 8), (self.skbinfo, 16, 4)):
@@ -158,6 +164,8 @@ class IpSet:
         self._forget(key)
 
     def flush(self) -> None:
+        if self.type == "bitmap:ip,mac":  # the bitmap is zeroed, the slots' counters stay
+            self.stale.update({k: (e.packets, e.bytes) for k, e in self.elements.items()})
         self.elements.clear()
         self.members.clear()
         self.cidrs = [[] for _ in self.dims]
@@ -226,6 +234,10 @@ def test(sets: dict[str, IpSet], name: str, pkt: Any, dim: int, dir_flags: int, 
     s = sets.get(name)
     if s is None or dim < len(s.dims):
         return False
+    if s.type == "bitmap:ip,mac":
+        from pynetfilter.netfilter import ipset_ipmac
+
+        return ipset_ipmac.kadt_test(s, pkt, dir_flags, now, length, counters) is not None
     if s.type == "list:set":
         for m in s.members:
             e = s.elements.get((m,))

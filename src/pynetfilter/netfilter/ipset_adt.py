@@ -96,11 +96,19 @@ def adt(session: Session, cmd: str, args: list[str], flags: set[str]) -> tuple[s
     text = args[1]
     if s.family == "inet6":
         raise T.IpsetError("pynf: IPv6 set elements are not supported")
-    keys = E.parse_keys(s, text, expand=cmd != "test")
+    if s.type == "bitmap:ip,mac":
+        from pynetfilter.netfilter import ipset_ipmac
+
+        ipset_ipmac.parse_elem(text)
+    else:
+        keys = E.parse_keys(s, text, expand=cmd != "test")
     got = _options(s, cmd, args[2:])
     elem = _element(s, got, session.now, session.fractional)
     if cmd != "test":
         _kernel_ext_check(s, got)
+    if s.type == "bitmap:ip,mac":
+        found = ipset_ipmac.uadt(s, cmd, text, got, elem, flags, session.now)
+        return "", _tested(found, text, s.name, flags) if cmd == "test" else ""
     if s.type == "list:set":
         return _list_adt(session, s, cmd, text, keys[0][0], got, elem, flags)
     if s.type.startswith("bitmap:"):

@@ -103,8 +103,12 @@ def remaining(expires: float, now: float) -> int:
 def fmt_member(s: IpSet, key: tuple[Any, ...], e: Element, now: float, exact: bool = False) -> str:
     """One member line of ``ipset list`` / the element of an ``add`` line of ``ipset save``
     (*exact*: the time left with its fraction, for state files)."""
-    out = [fmt_key(s, key)]
-    if s.timeout is not None:
+    ipmac = s.type == "bitmap:ip,mac"
+    out = [T.fmt_addr(key[0]) + ("" if e.ether is None else "," + _ether(e.ether)) if ipmac
+           else fmt_key(s, key)]
+    if s.timeout is not None and ipmac and e.ether is None:
+        out.append(f"timeout {e.held}")  # not started until the MAC is filled: printed as stored
+    elif s.timeout is not None:
         left = "0" if e.expires is None else f"{max(e.expires - now, 0.001):.6f}" if exact \
             else str(remaining(e.expires, now))
         out.append(f"timeout {left}")
@@ -123,6 +127,10 @@ def fmt_member(s: IpSet, key: tuple[Any, ...], e: Element, now: float, exact: bo
         if e.skbqueue:
             out.append(f"skbqueue {e.skbqueue}")
     return " ".join(out)
+
+
+def _ether(mac: bytes) -> str:
+    return ":".join(f"{b:02X}" for b in mac)
 
 
 def shell_words(line: str) -> list[str]:

@@ -6,11 +6,14 @@ netmask), ``net`` dimensions the address under the set's most specific prefix so
 empty set), ``port`` dimensions the protocol and port (no element when the packet has none, as
 ``ip_set_get_ip4_port`` fails), ``iface`` dimensions the input (src) or output (dst) device.
 Adding an element that is present and not expired changes nothing unless the rule says
-``--exist``, which rewrites its extensions (timeout renewed; counters kept; skbinfo and comment
-emptied, as a kernel-made ext carries none); an expired one is replaced.  The timeout is the
+``--exist``, which rewrites its extensions (timeout renewed; counters set to this one packet,
+as IP_SET_INIT_KEXT gives packets 1 and the packet's bytes; skbinfo and comment emptied, as a
+kernel-made ext carries none); an expired one is replaced.  A new element's counters count the
+packet that added it (both checked against the kernel: hash:ip and bitmap:ip,mac).  The timeout is the
 rule's ``--timeout`` (capped at IPSET_MAX_TIMEOUT), else the set's default; a set created without
 ``timeout`` keeps none.  A full set (``maxelem`` live elements) takes nothing; ``forceadd`` is
-not modelled.  Bitmap sets take only values inside their range.  ``list:set`` adds to (deletes
+not modelled.  Bitmap sets take only values inside their range; bitmap:ip,mac is
+:mod:`~pynetfilter.netfilter.ipset_ipmac`'s.  ``list:set`` adds to (deletes
 from) the first member set that takes it.  ``find`` is the element a packet hits, for
 ``--map-set``.
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pynetfilter.netfilter import ipset_ipmac
 from pynetfilter.netfilter import ipset_types as T
 from pynetfilter.netfilter.ipset import Element, IpSet, _port_of
 from pynetfilter.packet.model import IPPROTO_TCP, IPPROTO_UDP
@@ -80,6 +84,9 @@ def add(sets: dict[str, IpSet], name: str, pkt: Any, dim: int, dir_flags: int, n
         return False
     if s.type == "list:set":
         return any(add(sets, m, pkt, dim, dir_flags, now, timeout, exist, devs) for m in s.members)
+    if s.type == "bitmap:ip,mac":
+        t = None if timeout == NO_TIMEOUT else min(timeout, MAX_TIMEOUT)
+        return ipset_ipmac.kadt_add(s, pkt, dir_flags, now, t, exist)
     key = element_key(s, pkt, dir_flags, devs)
     if key is None:
         return False
@@ -88,14 +95,14 @@ def add(sets: dict[str, IpSet], name: str, pkt: Any, dim: int, dir_flags: int, n
         if not exist:
             return False  # -IPSET_ERR_EXIST: the element keeps its timeout
         old = s.elements[key]
-        s.elements[key] = Element(old.nomatch, expires, old.packets, old.bytes)
+        s.elements[key] = Element(old.nomatch, expires, 1, _len(pkt))
         return True
     if key not in s.elements and sum(1 for k in s.elements if s.live(k, now)) >= s.maxelem:
         return False  # -IPSET_ERR_HASH_FULL
     if key in s.elements:
-        s.elements[key] = Element(expires=expires)  # an expired element is taken over
+        s.elements[key] = Element(expires=expires, packets=1, bytes=_len(pkt))  # an expired one is taken over
     else:
-        s.add(key, Element(expires=expires), now)
+        s.add(key, Element(expires=expires, packets=1, bytes=_len(pkt)), now)
     return True
 
 
@@ -107,6 +114,8 @@ def delete(sets: dict[str, IpSet], name: str, pkt: Any, dim: int, dir_flags: int
         return False
     if s.type == "list:set":
         return any(delete(sets, m, pkt, dim, dir_flags, now, devs) for m in s.members)
+    if s.type == "bitmap:ip,mac":
+        return ipset_ipmac.kadt_del(s, pkt, dir_flags, now)
     key = element_key(s, pkt, dir_flags, devs)
     if key is None or key not in s.elements:
         return False
@@ -128,9 +137,17 @@ def find(sets: dict[str, IpSet], name: str, pkt: Any, dim: int, dir_flags: int, 
                 if e is not None:
                     return e
         return None
+    if s.type == "bitmap:ip,mac":
+        return ipset_ipmac.kadt_test(s, pkt, dir_flags, now, 0)
     values = _values(s, pkt, dir_flags, devs)
     e = s.lookup(values, now) if values is not None else None
     return e if e is not None and not e.nomatch else None
+
+
+def _len(pkt: Any) -> int:
+    from pynetfilter.netfilter.traverse import packet_len
+
+    return packet_len(pkt)
 
 
 def _expiry(s: IpSet, timeout: int, now: float) -> float | None:

@@ -26,7 +26,7 @@ def header(s: IpSet) -> str:
         out += [f"family {s.family}", f"hashsize {1 << s.layout.bits}", f"maxelem {s.maxelem}"]
         if s.netmask != 32:
             out.append(f"netmask {s.netmask}")
-    elif s.type == "bitmap:ip":
+    elif s.type in ("bitmap:ip", "bitmap:ip,mac"):
         out.append(f"range {T.fmt_addr(s.range[0])}-{T.fmt_addr(s.range[1])}")
         if s.netmask != 32:
             out.append(f"netmask {s.netmask}")

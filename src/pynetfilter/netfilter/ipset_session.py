@@ -19,6 +19,7 @@ import random
 from collections.abc import Callable
 
 from pynetfilter.netfilter import ipset_elem as E
+from pynetfilter.netfilter import ipset_ipmac
 from pynetfilter.netfilter import ipset_types as T
 from pynetfilter.netfilter.ipset import IpSet
 from pynetfilter.netfilter.ipset_hash import Layout
@@ -163,6 +164,7 @@ class Session:
         s = IpSet(name, typ)
         s.cidrs = [[] for _ in t.dims]
         hashsize = 1024
+        cidr: int | None = None
         initval: int | None = None
         opts = args[2:]
         i = 0
@@ -198,6 +200,9 @@ class Session:
                 s.timeout = T.number(v, 0, T.MAX_TIMEOUT)
             elif o == "size":
                 s.size = max(4, T.number(v, 0, 0xFFFFFFFF))
+            elif o == "range" and typ == "bitmap:ip,mac":
+                first, last, cidr = ipset_ipmac.create_range(v)
+                s.range = (first, last)
             elif o == "range":
                 s.range = self._range(typ, v)
             else:
@@ -205,6 +210,8 @@ class Session:
             i += 2 if valued else 1
         if typ.startswith("bitmap:") and "range" not in s.options:
             raise T.usage_error("Mandatory option `range' is missing")
+        if typ == "bitmap:ip,mac":
+            ipset_ipmac.check_range(s.range[0], s.range[1], cidr)
         if typ.startswith("hash:"):
             s.initval = self.rng.getrandbits(32) if initval is None else initval
             s.layout = Layout(typ, max(0, (hashsize - 1).bit_length()), s.initval, s.dsize, s.bucketsize)

@@ -49,7 +49,7 @@ def syntax(text: str) -> IpsetError:
 @dataclass(frozen=True)
 class SetType:
     name: str
-    dims: tuple[str, ...]  # "ip", "net", "port", "iface", "set"
+    dims: tuple[str, ...]  # "ip", "net", "port", "iface", "set", "mac"
     revision: int
     create: tuple[str, ...]  # create options besides the extensions
     elem_size: int  # sizeof the kernel's IPv4 element struct (hash) or 0
@@ -69,10 +69,11 @@ TYPES = {t.name: t for t in (
     SetType("hash:net,iface", ("net", "iface"), 8, _HASH, 28, 488, nomatch=True),
     SetType("bitmap:ip", ("ip",), 3, ("range", "netmask"), 0, 88),
     SetType("bitmap:port", ("port",), 3, ("range",), 0, 72),
+    SetType("bitmap:ip,mac", ("ip", "mac"), 3, ("range",), 8, 80),
     SetType("list:set", ("set",), 3, ("size",), 42, 80),
 )}
 # Types ipset knows whose kernel module this kernel lacks ("Kernel error received").
-ABSENT = ("hash:mac", "hash:ip,mac", "bitmap:ip,mac", "hash:net,net", "hash:net,port,net",
+ABSENT = ("hash:mac", "hash:ip,mac", "hash:net,net", "hash:net,port,net",
           "hash:ip,mark")
 # ipset's ICMP type names, first name of each type/code is the one printed.
 ICMP_NAMES = {

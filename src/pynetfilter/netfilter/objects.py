@@ -38,7 +38,7 @@ from pynetfilter.netfilter.ipset_print import header
 from pynetfilter.netfilter.ipset_session import Session
 from pynetfilter.netfilter.nfacct import NfAcct
 
-_PREFIXES = ("#pynf-objects ", "#ipset ", "#ipset-buckets ", "#ipset-free ", "#nfacct ")
+_PREFIXES = ("#pynf-objects ", "#ipset ", "#ipset-buckets ", "#ipset-free ", "#ipset-stale ", "#nfacct ")
 
 
 @dataclass
@@ -132,7 +132,7 @@ def split(text: str) -> tuple[str, str]:
 def load(text: str, now: float | None = None) -> Objects:
     """The objects of a state file's comment lines; timeouts count from *now* (default: its clock)."""
     clock = 0.0
-    ipset_lines, buckets, out = [], [], Objects()
+    ipset_lines, buckets, stale, out = [], [], [], Objects()
     nfacct_lines = []
     for line in text.splitlines():
         kind, _, rest = line.partition(" ")
@@ -142,6 +142,8 @@ def load(text: str, now: float | None = None) -> Objects:
             ipset_lines.append(rest)
         elif kind == "#ipset-buckets":
             buckets.append(rest.split())
+        elif kind == "#ipset-stale":
+            stale.append(rest.split())
         elif kind == "#ipset-free":
             out.free = [int(w) for w in rest.split()]
         elif kind == "#nfacct":
@@ -152,6 +154,9 @@ def load(text: str, now: float | None = None) -> Objects:
     out.sets = session.sets
     for words in buckets:
         _restore_layout(out.sets[words[0]], int(words[1]), int(words[2]), words[3:])
+    for words in stale:  # bitmap:ip,mac: counters deleted elements left in their slots
+        out.sets[words[0]].stale = {(int(ip),): (int(p), int(b)) for ip, p, b in
+                                    (w.split(":") for w in words[1:])}
     out.nfacct = nfacct_mod.load("\n".join(nfacct_lines))
     return out
 
@@ -182,6 +187,9 @@ def dump(objs: Objects, now: float) -> str:
             specs = [f"{i}:{b.size}:" + "".join("x" if k in live else "." for k in b.slots)
                      for i, b in sorted(s.layout.buckets.items())]
             out.append(f"#ipset-buckets {s.name} {s.layout.bits} {s.layout.ext_size} {' '.join(specs)}\n")
+        if s.stale:
+            slots = " ".join(f"{k[0]}:{p}:{b}" for k, (p, b) in sorted(s.stale.items()))
+            out.append(f"#ipset-stale {s.name} {slots}\n")
     if objs.free:
         out.append(f"#ipset-free {' '.join(map(str, objs.free))}\n")
     out += [f"#nfacct {line}\n" for line in nfacct_mod.dump(objs.nfacct).splitlines()]
