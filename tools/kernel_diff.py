@@ -53,7 +53,6 @@ def compare(path: Path) -> str | None:
 
     kernel = record_script(path)  # reads the flags from the file's first line
     flags = kernel["flags"]
-    kernel = record_script(path)
     rc, line, save = pynf_side(path, flags)
     if kernel["rc"] != rc:
         return f"kernel exit {kernel['rc']} ({kernel['error']}), pynetfilter {rc}"

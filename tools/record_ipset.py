@@ -4,6 +4,7 @@
     sudo python3 tools/record_ipset.py             # every tests/netfilter/ipset/cases/*.cmds
     sudo python3 tools/record_ipset.py basic refs  # only these case files
     sudo python3 tools/record_ipset.py --check     # re-ask the kernel, fail on any difference
+    (--prefix NAME: the namespace's name prefix; a pid and a random tag are added)
 
 A case file is one command per line, in shell quoting, run in order in a
 fresh network namespace (ipsets and iptables tables are per namespace)::
@@ -60,9 +61,10 @@ def read_steps(path: Path) -> list[dict]:
     return steps
 
 
-def record(path: Path) -> dict:
+def record(path: Path, prefix: str = "pynf-ipset") -> dict:
+    """Run the case file in a fresh namespace named *prefix*-PID-RANDOM (deleted afterwards)."""
     out = []
-    with Namespace("pynfC") as ns:
+    with Namespace(prefix) as ns:
         for step in read_steps(path):
             argv = step["argv"]
             r = ns.run(PROGRAMS[argv[0]] + argv[1:], stdin=step["stdin"] if step["stdin"] is not None else "")
@@ -78,6 +80,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("names", nargs="*", help="case file stems (default: all)")
     ap.add_argument("--check", action="store_true", help="compare with the recordings instead")
+    ap.add_argument("--prefix", default="pynf-ipset", help="namespace name prefix (a pid is added)")
     args = ap.parse_args()
     why = available("ipset", "nfacct")
     if why:
@@ -88,7 +91,7 @@ def main() -> int:
         paths = [p for p in paths if p.stem in args.names]
     bad = 0
     for path in paths:
-        data = record(path)
+        data = record(path, args.prefix)
         dest = KERNEL / f"{path.stem}.json"
         text = json.dumps(data, indent=1) + "\n"
         if args.check:

@@ -4,7 +4,8 @@
     python3 tools/record_scenarios.py [NAME...]        (re-)record scenarios (default: all)
     python3 tools/record_scenarios.py --check [NAME...] record afresh into a temporary folder and
                                                          compare what is deterministic
-    --prefix=P: name the namespaces P-<pid><n>-<role> (default pynf), apart from other recorders
+    --prefix=P: name the namespaces P-<pid><n>-<role> (default $PYNF_NS_PREFIX, else pynf), apart from
+                other recorders
 
 Each scenario is a folder ``tests/scenarios/NAME/`` holding ``rules`` (iptables-restore input for
 the router) and ``scenario.json`` (topology extras: MTUs, addresses, sysctls, router routes;
@@ -15,6 +16,9 @@ Recording builds client, client2 and server namespaces around a router namespace
 and writes beside the definition: ``capture.pcap`` (LINUX_SLL2), ``addrs.json`` (``ip -j addr
 show``), ``routes.json`` (``ip -j route show table all``), ``kernel-save.txt``
 (``iptables-legacy-save -c`` after the traffic) and ``kernel-conntrack.txt`` (``conntrack -L``).
+Both are read while tcpdump still runs, and the capture is cut where they were read: sockets left
+open (a FIN retransmitted after an ICMP error, the listeners' FINs when they stop) send on, and
+the counters must hold exactly what the capture holds.
 
 The traffic differs a little from run to run (ACK timing, random ports, statistic choices), which
 is why the tests replay the committed capture and compare against the counters recorded with it;
@@ -51,7 +55,7 @@ SCENARIOS = ROOT / "tests" / "scenarios"
 PMTUDISC = {"dont": 0, "want": 1, "do": 2, "probe": 3}
 SELF = Path(__file__).resolve()
 # Namespace names start with this (--prefix=P): concurrent recorders keep apart by prefix and pid.
-NS_PREFIX = "pynf"
+NS_PREFIX = os.environ.get("PYNF_NS_PREFIX", "pynf")
 
 # --------------------------------------------------------------------------- the agent (in a namespace)
 
@@ -206,6 +210,12 @@ def record(name: str, out_dir: Path) -> list[str]:
                              json.dumps(step), check=False)
                 log.append(f"{step['do']} {step.get('dst', '')}:{step.get('port', '')} -> {got.strip()}")
             time.sleep(0.3)  # settle: late ACKs/FINs and ICMP errors reach the capture
+            # The counters are read while the capture runs, and the capture is cut where they were
+            # read: what the sockets still send (a retransmitted FIN, the listeners' FINs when they
+            # stop) would be counted without being captured otherwise.
+            cut = time.time()
+            saved = lab.nx("router", "iptables-legacy-save", "-c")
+            tracked = lab.nx("router", "conntrack", "-L", check=False)
         finally:
             dump.send_signal(signal.SIGINT)
             _, err = dump.communicate(timeout=5)
@@ -220,9 +230,24 @@ def record(name: str, out_dir: Path) -> list[str]:
         (out_dir / "addrs.json").write_text(lab.nx("router", "ip", "-j", "addr", "show") + "\n")
         (out_dir / "routes.json").write_text(lab.nx("router", "ip", "-j", "route", "show", "table", "all")
                                              + "\n")
-        (out_dir / "kernel-save.txt").write_text(lab.nx("router", "iptables-legacy-save", "-c"))
-        (out_dir / "kernel-conntrack.txt").write_text(lab.nx("router", "conntrack", "-L", check=False))
+        (out_dir / "kernel-save.txt").write_text(saved)
+        (out_dir / "kernel-conntrack.txt").write_text(tracked)
+        cut_capture(pcap, cut)
     return log
+
+
+def cut_capture(pcap: Path, until: float) -> None:
+    """Drop the packets a pcap (tcpdump -w: microsecond timestamps) holds after *until*."""
+    data = pcap.read_bytes()
+    if data[:4] != b"\xd4\xc3\xb2\xa1":
+        raise RuntimeError(f"{pcap}: not a little-endian microsecond pcap")
+    out, pos = bytearray(data[:24]), 24
+    while pos + 16 <= len(data):
+        sec, usec, incl, _orig = struct.unpack_from("<IIII", data, pos)
+        if sec + usec / 1e6 <= until:
+            out += data[pos:pos + 16 + incl]
+        pos += 16 + incl
+    pcap.write_bytes(bytes(out))
 
 
 def deterministic(folder: Path) -> dict[str, object]:

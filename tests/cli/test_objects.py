@@ -4,6 +4,7 @@ and replay; state files carrying them (and still loadable by iptables-legacy-res
 from __future__ import annotations
 
 import io
+import re
 import sys
 from pathlib import Path
 
@@ -203,3 +204,65 @@ def test_iptables_and_ipset_take_ipsets_files(tmp_path: Path, capsys: pytest.Cap
     assert capsys.readouterr().out == "blocked\nextra\n"
     assert main(["ipset", "--state", state, "--ipsets", str(more), "list", "-name"]) == 1  # exists already
     assert "set with the same name already exists" in capsys.readouterr().err
+
+
+SETS6 = ("create n6 hash:net family inet6 hashsize 64 counters comment initval 0x600d\n"
+         "create p6 hash:ip,port family inet6 timeout 300 skbinfo initval 0x6\n"
+         "create i6 hash:net,iface family inet6 initval 0x7\n"
+         "create m6 hash:ip family inet6 netmask 64 initval 0x8\n"
+         + "".join(f"add n6 fd00:{i:x}::/{48 + i % 80}\n" for i in range(150))
+         + 'add n6 2001:db8::/32 nomatch packets 3 bytes 180 comment "doc net"\n'
+         + "add p6 fd00::1,ipv6-icmp:echo-request timeout 99 skbmark 0x10/0xff skbprio 1:2\n"
+         + "add p6 ::ffff:10.233.0.1,udp:53\n"
+         + "add i6 ::/0,physdev:eth1\nadd m6 fd00:1:2:3::4\n")
+
+
+def test_state_file_keeps_inet6_sets(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    state = tmp_path / "state"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(SETS6.encode())))
+    assert main(["ipset", "--state", str(state), "restore"]) == 0
+    for i in range(0, 150, 4):  # holes in the grown table's buckets
+        assert main(["ipset", "--state", str(state), "del", "n6", f"fd00:{i:x}::/{48 + i % 80}"]) == 0
+    capsys.readouterr()
+    text = objects.split(state.read_text())[0]
+    assert "#ipset-buckets n6 6 " in text  # the bucket layout rides along
+    assert "#ipset add m6 fd00:1:2:3::\n" in text
+    objs = objects.load(text)
+    clock = float(text.split()[2])
+    assert objects.dump(objs, clock) == text  # load, dump: the same lines
+    listing = objs.session(clock, lambda n: 0).run(["list"])
+    assert main(["ipset", "--state", str(state), "list"]) == 0
+    left = re.compile(r"(?<=[^ ] timeout )\d+")  # an element's seconds left: a second may pass
+    assert left.sub("N", capsys.readouterr().out) == left.sub("N", listing[1])
+    assert "fd00::1,ipv6-icmp:echo-request timeout " in listing[1]
+    assert "::ffff:10.233.0.1,udp:53" in listing[1]
+
+
+def test_save_takes_inet6_sets_but_no_rule_names_one(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    sets, rules = tmp_path / "six.ipset", tmp_path / "rules"
+    sets.write_text("create v6 hash:ip family inet6 hashsize 1024 maxelem 65536\nadd v6 fd00::1\n")
+    rules.write_text("*filter\nCOMMIT\n")
+    assert main(["save", "--ipsets", str(sets), str(rules)]) == 0
+    capsys.readouterr()
+    rules.write_text("*filter\n-A INPUT -m set --match-set v6 src -j DROP\nCOMMIT\n")
+    assert main(["save", "--ipsets", str(sets), str(rules)]) == 2  # libxt_set, as recorded in set.t
+    assert "The protocol family of set v6 is IPv6, which is not applicable." in capsys.readouterr().err
+
+
+@pytest.mark.skipif(available("ipset") is not None, reason=f"kernel not available: {available('ipset')}")
+def test_inet6_state_file_loads_in_the_kernel_unchanged(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    state = tmp_path / "state"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(SETS6.replace("timeout 99 ", "").encode())))
+    assert main(["ipset", "--state", str(state), "restore"]) == 0
+    capsys.readouterr()
+    sets = "".join(ln[len("#ipset "):] + "\n" for ln in state.read_text().splitlines()
+                   if ln.startswith("#ipset ") and " timeout " not in ln)
+    with Namespace("pynfS") as ns:
+        assert ns.run(["ipset", "restore"], stdin=sets).rc == 0
+        for name in ("n6", "i6", "m6"):
+            assert main(["ipset", "--state", str(state), "list", name]) == 0
+            assert ns.run(["ipset", "list", name]).out == capsys.readouterr().out, name
+        ns.run(["ipset", "destroy"])

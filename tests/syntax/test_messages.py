@@ -31,7 +31,9 @@ NO_WORDING = {
 def iptables_message(stderr: str) -> str | None:
     """iptables' own message (first line, program prefixes dropped); None when it says nothing specific."""
     for line in stderr.split("\n"):
-        if not line.strip() or line.startswith(("Try `", "Error occurred at line")):
+        # "Warning: Extension X revision 0 not supported, missing kernel module?" comes first for an
+        # extension iptables ships but the kernel lacks; the refusal follows.
+        if not line.strip() or line.startswith(("Try `", "Error occurred at line", "Warning: Extension ")):
             continue
         while line.startswith(_PREFIXES):
             line = next(line[len(p):] for p in _PREFIXES if line.startswith(p))

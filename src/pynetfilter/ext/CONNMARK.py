@@ -53,25 +53,26 @@ class Connmark(Target):
         ctmark, ctmask, nfmask = 0, U32, U32
         shift_dir, shift_bits, mode = SHIFT_LEFT, 0, MODE_SET
         if not any(n in OPS for n in opts.names()):
-            raise ParameterProblem("CONNMARK: no operation specified: expected --set-mark, --save-mark, ...")
+            raise ParameterProblem("CONNMARK target: No operation specified: "
+                                   "expected --set-mark, --save-mark, ...")
         for g in opts.items:
             n = g.opt.name
             if n in MARK_OPS:
                 mode = MODE_SET
-                ctmark, ctmask = parse_xmark_op(n, g.value)
+                ctmark, ctmask = parse_xmark_op(n, g.value, "CONNMARK")
             elif n == "save-mark":
                 mode = MODE_SAVE
             elif n == "restore-mark":
                 mode = MODE_RESTORE
             elif n in SHIFT_OPS:
                 shift_dir = SHIFT_LEFT if n == "left-shift-mark" else SHIFT_RIGHT
-                shift_bits = parse_uint(g.value, 0, 32, "a shift count")
+                shift_bits = parse_uint(g.value, 0, 32, "a shift count", ext="CONNMARK", opt=n)
             elif n == "ctmask":
-                ctmask = parse_uint(g.value, 0, U32, "a 32-bit mask")
+                ctmask = parse_uint(g.value, 0, U32, "a 32-bit mask", ext="CONNMARK", opt=n)
             elif n == "nfmask":
-                nfmask = parse_uint(g.value, 0, U32, "a 32-bit mask")
+                nfmask = parse_uint(g.value, 0, U32, "a 32-bit mask", ext="CONNMARK", opt=n)
             elif n == "mask":
-                ctmask = nfmask = parse_uint(g.value, 0, U32, "a 32-bit mask")
+                ctmask = nfmask = parse_uint(g.value, 0, U32, "a 32-bit mask", ext="CONNMARK", opt=n)
         return cls(ctmark, ctmask, nfmask, shift_dir, shift_bits, mode)
 
     def _shift(self, dash: str) -> str:

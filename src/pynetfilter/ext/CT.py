@@ -143,7 +143,8 @@ class Ct(Target):
             return
         proto = 0 if ctx.ip.inv_proto else ctx.ip.proto
         if self.helper and proto not in HELPERS.get(self.helper, ()):
-            raise KernelRefusal(f'CT target: no conntrack helper "{self.helper}" for protocol {proto}')
+            raise KernelRefusal(f'CT target: no conntrack helper "{self.helper}" for protocol {proto} '
+                                "(ENOENT)")
         if self.timeout:
             if not proto:
                 raise KernelRefusal("CT target: --timeout needs -p with a protocol, not inverted (EINVAL)")

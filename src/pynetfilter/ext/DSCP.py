@@ -30,7 +30,7 @@ def class_to_dscp(text: str) -> int:
     for name, value in CLASSES:
         if low.startswith(name.lower()):
             return value
-    raise ParameterProblem(f'Invalid DSCP class "{text}": expected e.g. EF, AF41, CS1 or BE')
+    raise ParameterProblem(f"Invalid DSCP value `{text}': expected a class such as EF, AF41, CS1 or BE")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +49,10 @@ class DscpTarget(Target):
     @classmethod
     def parse(cls, opts: Options, ctx: RuleContext) -> DscpTarget:
         if not opts.items:
-            raise ParameterProblem("DSCP target: parameter --set-dscp or --set-dscp-class is required")
+            raise ParameterProblem("DSCP target: Parameter --set-dscp is required (or --set-dscp-class)")
         g = opts.items[0]
         if g.opt.name == "set-dscp":
-            return cls(parse_uint(g.value, 0, DSCP_MAX, "a DSCP value"))
+            return cls(parse_uint(g.value, 0, DSCP_MAX, "a DSCP value", ext="DSCP", opt=g.opt.name))
         return cls(class_to_dscp(g.value))
 
     def save(self) -> str:

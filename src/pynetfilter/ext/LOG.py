@@ -49,7 +49,7 @@ def parse_level(text: str) -> int:
 def parse_prefix(text: str, size: int, opt: str) -> str:
     """XTTYPE_STRING with min 1, put into a char[size] (cut to size - 1)."""
     if text == "":
-        raise ParameterProblem(f'bad value "" for --{opt}: expected at least 1 character')
+        raise ParameterProblem(f"Argument must have a minimum length of 1 characters: --{opt} \"\"")
     if "\n" in text:
         raise ParameterProblem(f'bad value for --{opt}: newlines are not allowed')
     raw = text.encode("utf-8", "surrogateescape")[: size - 1]

@@ -22,14 +22,14 @@ def _excl(name: str) -> tuple[str, ...]:
     return tuple(o for o in OPS if o != name)
 
 
-def parse_xmark_op(name: str, text: str) -> tuple[int, int]:
+def parse_xmark_op(name: str, text: str, ext: str = "MARK") -> tuple[int, int]:
     """(value, mask) for one of the MARK/CONNMARK mark operations, as libxt_MARK computes them."""
     if name == "set-xmark":
-        return parse_mark_mask(text)
+        return parse_mark_mask(text, ext, name)
     if name == "set-mark":
-        value, mask = parse_mark_mask(text)
+        value, mask = parse_mark_mask(text, ext, name)
         return value, value | mask
-    bits = parse_uint(text, 0, U32, "a 32-bit value")
+    bits = parse_uint(text, 0, U32, "a 32-bit value", ext=ext, opt=name)
     if name == "and-mark":
         return 0, ~bits & U32
     if name == "or-mark":
@@ -63,7 +63,8 @@ class MarkTarget(Target):
     @classmethod
     def parse(cls, opts: Options, ctx: RuleContext) -> MarkTarget:
         if not opts.items:
-            raise ParameterProblem("MARK: expected one of --set-xmark, --{and,or,xor,set}-mark")
+            raise ParameterProblem("MARK: One of the --set-xmark, --{and,or,xor,set}-mark options "
+                                   "is required")
         g = opts.items[0]
         return cls(*parse_xmark_op(g.opt.name, g.value))
 

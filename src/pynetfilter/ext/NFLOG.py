@@ -44,16 +44,16 @@ class Nflog(Target):
         for g in opts.items:
             n = g.opt.name
             if n == "nflog-group":
-                group = parse_uint(g.value, 0, 0xFFFF, "a netlink group number")
+                group = parse_uint(g.value, 0, 0xFFFF, "a netlink group number", ext="NFLOG", opt=n)
             elif n == "nflog-prefix":
                 prefix = parse_prefix(g.value, PREFIX_SIZE, n)
             elif n == "nflog-range":
-                length = parse_uint(g.value, 0, 0xFFFFFFFF, "a length")
+                length = parse_uint(g.value, 0, 0xFFFFFFFF, "a length", ext="NFLOG", opt=n)
             elif n == "nflog-size":
-                length = parse_uint(g.value, 0, 0xFFFFFFFF, "a length")
+                length = parse_uint(g.value, 0, 0xFFFFFFFF, "a length", ext="NFLOG", opt=n)
                 flags |= F_COPY_LEN
             elif n == "nflog-threshold":
-                threshold = parse_uint(g.value, 0, 0xFFFF, "a threshold")
+                threshold = parse_uint(g.value, 0, 0xFFFF, "a threshold", ext="NFLOG", opt=n)
         return cls(length, group, threshold, flags, prefix)
 
     def _text(self, dash: str) -> str:

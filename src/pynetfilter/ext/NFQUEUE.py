@@ -23,7 +23,8 @@ def parse_balance(text: str) -> tuple[int, int]:
     rest, lo = text, 0
     while True:
         if len(parts) == 2:
-            raise ParameterProblem(f'bad value "{text}" for --queue-balance: expected first:last')
+            raise ParameterProblem(f'NFQUEUE: Too many components for option "--queue-balance" (max: 2): '
+                                   f'"{text}", expected first:last')
         if rest == "" or rest.startswith(":"):
             value = 0xFFFF if len(parts) == 1 else lo
             tail = rest
@@ -66,7 +67,7 @@ class Nfqueue(Target):
         for g in opts.items:
             n = g.opt.name
             if n == "queue-num":
-                num = parse_uint(g.value, 0, 0xFFFF, "a queue number")
+                num = parse_uint(g.value, 0, 0xFFFF, "a queue number", ext="NFQUEUE", opt=g.opt.name)
             elif n == "queue-balance":
                 first, last = parse_balance(g.value)
                 num, total = first, (last - first + 1) & 0xFFFF

@@ -54,10 +54,12 @@ class Tcpmss(Target):
     @classmethod
     def parse(cls, opts: Options, ctx: RuleContext) -> Tcpmss:
         if not opts.items:
-            raise ParameterProblem("TCPMSS: no option given: expected --set-mss or --clamp-mss-to-pmtu")
+            raise ParameterProblem("TCPMSS target: At least one parameter is required: "
+                                   "--set-mss or --clamp-mss-to-pmtu")
         mss = CLAMP_PMTU
         for g in opts.items:  # both may be given: the last one wins, as in libxt_TCPMSS
-            mss = parse_uint(g.value, 0, MAX_MSS, "an MSS") if g.opt.name == "set-mss" else CLAMP_PMTU
+            mss = (parse_uint(g.value, 0, MAX_MSS, "an MSS", ext="TCPMSS", opt="set-mss")
+                   if g.opt.name == "set-mss" else CLAMP_PMTU)
         return cls(mss)
 
     def save(self) -> str:

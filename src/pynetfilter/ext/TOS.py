@@ -40,12 +40,12 @@ class TosTarget(Target):
     @classmethod
     def parse(cls, opts: Options, ctx: RuleContext) -> TosTarget:
         if not opts.items:
-            raise ParameterProblem("TOS: an action is required: expected --set-tos, --and/or/xor-tos")
+            raise ParameterProblem("TOS: An action is required: expected --set-tos, --and/or/xor-tos")
         g = opts.items[0]
         n = g.opt.name
         if n == "set-tos":
             return cls(*parse_tos_mask(g.value))
-        bits = parse_uint(g.value, 0, 0xFF, "an 8-bit value")
+        bits = parse_uint(g.value, 0, 0xFF, "an 8-bit value", ext="TOS", opt=n)
         if n == "and-tos":
             return cls(0, ~bits & 0xFF)
         if n == "or-tos":

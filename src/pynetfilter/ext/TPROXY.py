@@ -43,7 +43,7 @@ def parse_service_port(text: str) -> int:
         if port is not None:
             return port
     raise ParameterProblem(
-        f'port "{text}" does not resolve to anything: expected a port number or service name'
+        f'Port "{text}" does not resolve to anything: expected a port number or service name'
     )
 
 
@@ -76,7 +76,7 @@ class Tproxy(Target):
             elif n == "on-ip":
                 laddr = parse_host(g.value)
             elif n == "tproxy-mark":
-                value, mask = parse_mark_mask(g.value, "tproxy mark")
+                value, mask = parse_mark_mask(g.value, "TPROXY", g.opt.name)
         return cls(mask, value, laddr, lport)
 
     def save(self) -> str:

@@ -38,10 +38,11 @@ class TtlTarget(Target):
     @classmethod
     def parse(cls, opts: Options, ctx: RuleContext) -> TtlTarget:
         if not opts.items:
-            raise ParameterProblem("TTL: an action is required: expected --ttl-set, --ttl-dec or --ttl-inc")
+            raise ParameterProblem("TTL: You must specify an action: --ttl-set, --ttl-dec or --ttl-inc")
         g = opts.items[0]
         mode = OPS[g.opt.name]
-        return cls(mode, parse_uint(g.value, 0 if mode == MODE_SET else 1, 255, "a TTL value"))
+        return cls(mode, parse_uint(g.value, 0 if mode == MODE_SET else 1, 255, "a TTL value",
+                                   ext="TTL", opt=g.opt.name))
 
     def save(self) -> str:
         return f" {SAVE[self.mode]} {self.ttl}"

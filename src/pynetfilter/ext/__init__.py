@@ -30,8 +30,13 @@ TARGETS: tuple[str, ...] = (
     "TPROXY", "TRACE", "TTL",
 )
 
-_MATCH_SET = frozenset(MATCHES)
-_TARGET_SET = frozenset(TARGETS)
+# Targets iptables ships but this kernel lacks (pynetfilter.ext._absent): parsed, then refused
+# when the table loads; not evaluated, so not in TARGETS.
+ABSENT_TARGETS: tuple[str, ...] = ("CLUSTERIP", "LED", "ULOG")
+ABSENT_MATCHES: tuple[str, ...] = ("ipvs",)
+
+_MATCH_SET = frozenset(MATCHES + ABSENT_MATCHES)
+_TARGET_SET = frozenset(TARGETS + ABSENT_TARGETS)
 _loaded: dict[str, type] = {}
 
 

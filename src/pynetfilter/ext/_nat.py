@@ -98,33 +98,34 @@ def parse_ports(text: str, proto: tuple[int, bool]) -> tuple[int, int, int, int]
     """``port[-port[/base]]``: (flags, min, max, base), as libxt_NAT's parse_ports()."""
     if proto[0] not in PORT_PROTOS:
         raise ParameterProblem(
-            f'port range "{text}" needs -p tcp, udp, sctp or dccp before it: expected a port protocol'
+            f'Need TCP, UDP, SCTP or DCCP with port specification: port range "{text}" needs -p tcp, udp, '
+            "sctp or dccp before it"
         )
     flags = PROTO_SPECIFIED
     r = _strtoui(text, 0, 65535)
     if r is None:
         port = _service(text)
         if port is None:
-            raise ParameterProblem(f'bad port "{text}": expected a number 0-65535 or a service name')
+            raise ParameterProblem(f"Port `{text}' not valid: expected a number 0-65535 or a service name")
         return flags, port, port, 0
     port, rest = r
     if rest == "":
         return flags, port, port, 0
     if rest[0] == ":":
-        raise ParameterProblem(f'bad port range "{text}": expected port-port (with a dash)')
+        raise ParameterProblem(f'Invalid port:port syntax - use dash: "{text}" (expected port-port)')
     if rest[0] != "-":
-        raise ParameterProblem(f'garbage "{rest}" after port {port}: expected -port or the end')
+        raise ParameterProblem(f"Garbage after port value: `{rest}': expected -port or the end")
     arg = rest[1:]
     r = _strtoui(arg, 0, 65535)
     if r is None:
-        raise ParameterProblem(f'bad port "{arg}": expected a number 0-65535')
+        raise ParameterProblem(f"Port `{arg}' not valid: expected a number 0-65535 (no service in a range)")
     maxport, rest = r
     if maxport < port:
-        raise ParameterProblem(f'bad port range "{text}": expected the lower port first')
+        raise ParameterProblem(f"Port range `{arg}' funky: expected the lower port first in \"{text}\"")
     if rest == "":
         return flags, port, maxport, 0
     if rest[0] != "/":
-        raise ParameterProblem(f'garbage "{rest}" after port range: expected /baseport or the end')
+        raise ParameterProblem(f"Garbage after port range: `{rest}': expected /baseport or the end")
     arg = rest[1:]
     r = _strtoui(arg, 1, 65535)
     if r is not None:
@@ -132,7 +133,7 @@ def parse_ports(text: str, proto: tuple[int, bool]) -> tuple[int, int, int, int]
     else:
         found = _service(arg)
         if found is None:
-            raise ParameterProblem(f'bad base port "{arg}": expected a number 1-65535 or a service name')
+            raise ParameterProblem(f"Port `{arg}' not valid: expected a base port 1-65535 or a service name")
         base = found
     return flags | PROTO_OFFSET, port, maxport, base
 
@@ -206,7 +207,8 @@ class NatTarget(Target):
             elif n == "persistent":
                 flags |= PERSISTENT
         if cls.no_offset and flags & PROTO_OFFSET:
-            raise ParameterProblem(f"{cls.name}: shifted port map (/baseport) not supported by this revision")
+            raise ParameterProblem("Shifted portmap ranges not supported with this kernel: "
+                                   f"{cls.name} revision has no /baseport")
         if not cls.has_base:
             base = 0
         return cls(flags, min_ip, max_ip, min_port, max_port, base)

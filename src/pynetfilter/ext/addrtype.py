@@ -79,7 +79,7 @@ class Addrtype(Match):
             else:
                 flags |= LIMIT_IFACE_OUT
         if "src-type" not in opts and "dst-type" not in opts:
-            raise ParameterProblem("addrtype: expected --src-type or --dst-type")
+            raise ParameterProblem("addrtype: you must specify --src-type or --dst-type")
         return cls(source, dest, flags)
 
     def check(self, ctx: CheckContext) -> None:

@@ -178,6 +178,14 @@ class Extension:
     def check(self, ctx: CheckContext) -> None:
         """The kernel's checkentry: raise KernelRefusal for a rule it refuses."""
 
+    # True for extensions whose checkentry rewrites the blob the kernel then keeps (and
+    # iptables-save prints, and -D/-C compare against): see stored().
+    rewrites: ClassVar[bool] = False
+
+    def stored(self) -> Self:
+        """The extension as the kernel keeps it once checkentry passed (only when rewrites)."""
+        return self
+
     @classmethod
     def kernel_check(cls, self: Extension, ctx: CheckContext) -> None:
         """xt_check_match/xt_check_target: the generic table/hook/proto checks, then check()."""
@@ -227,16 +235,20 @@ def collect(cls: type[Extension], items: list[Given]) -> Options:
         if g.inverted and not o.invert:
             raise ParameterProblem(f'{cls.name}: option "--{o.name}" cannot be inverted')
         if o.name in seen and not o.multi:
-            raise ParameterProblem(f'{cls.name}: option "--{o.name}" may only be given once')
-        for other in o.excl:
-            if other in seen:
-                raise ParameterProblem(
-                    f'{cls.name}: option "--{o.name}" cannot be used together with "--{other}"'
-                )
+            raise ParameterProblem(f'{cls.name}: option "--{o.name}" can only be used once.')
         seen[o.name] = g
+    # xtables_options_fcheck: the table in order; each option's own absence, then its exclusions
+    # (so a clash names the option of the two that comes first in the table).
     for o in cls.options:
-        if o.mandatory and o.name not in seen:
-            raise ParameterProblem(f'{cls.name}: option "--{o.name}" must be specified')
+        if o.name not in seen:
+            if o.mandatory:
+                raise ParameterProblem(f'{cls.name}: option "--{o.name}" must be specified')
+            continue
+        for other in cls.options:
+            if other is not o and other.name in o.excl and other.name in seen:
+                raise ParameterProblem(
+                    f'{cls.name}: option "--{o.name}" cannot be used together with "--{other.name}".'
+                )
     return Options(cls.name, items)
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, ClassVar
 from pynetfilter.errors import ParameterProblem
 from pynetfilter.ext.base import Match, Opt, Options, RuleContext
 from pynetfilter.ext.conntrack import ct_get
-from pynetfilter.ext.types import parse_uint
+from pynetfilter.ext.types import parse_uint, try_uint
 
 if TYPE_CHECKING:
     from pynetfilter.netfilter.par import Par
@@ -28,9 +28,14 @@ def parse_u64_range(text: str) -> tuple[int, int]:
     parts = text.split(":")
     if len(parts) > 2:
         raise ParameterProblem(f'bad value "{text}" for --connbytes: expected from[:to]')
-    what = "--connbytes value"
-    lo = parse_uint(parts[0], 0, U64_MAX, what) if parts[0] else 0
-    hi = parse_uint(parts[1], 0, U64_MAX, what) if len(parts) == 2 and parts[1] else U64_MAX
+    def part(word: str) -> int:
+        if try_uint(word, 0, U64_MAX) is None:  # xtopt_parse_mint's words
+            raise ParameterProblem(f'connbytes: bad value for option "--connbytes" near "{word}", '
+                                   f"or out of range (0-{U64_MAX}): expected from[:to]")
+        return parse_uint(word, 0, U64_MAX)
+
+    lo = part(parts[0]) if parts[0] else 0
+    hi = part(parts[1]) if len(parts) == 2 and parts[1] else U64_MAX
     if lo > hi:
         raise ParameterProblem(f'bad range "{text}": {lo} should be less than {hi}')
     return lo, hi

@@ -102,7 +102,8 @@ class Connlabel(Match):
     def check(self, ctx: CheckContext) -> None:
         """connlabel_mt_check: nf_connlabels_get refuses a bit beyond the 128 label bits."""
         if self.bit > MAX_BIT:
-            raise KernelRefusal(f"connlabel match: label bit {self.bit} out of range: at most {MAX_BIT}")
+            raise KernelRefusal(f"connlabel match: label bit {self.bit} out of range: at most {MAX_BIT} "
+                                "(ERANGE)")
 
     def mt(self, pkt: Packet, par: Par) -> bool:
         """connlabel_mt: no connection (or one without labels) matches only inverted; --set

@@ -76,7 +76,7 @@ class Connlimit(Match):
         for g in opts.items:
             n = g.opt.name
             if n in ("connlimit-upto", "connlimit-above"):
-                limit = parse_uint(g.value, 0, 2**32 - 1, f"--{n} count")
+                limit = parse_uint(g.value, 0, 2**32 - 1, "a connection count", ext="connlimit", opt=n)
                 upto = (n == "connlimit-upto") != g.inverted
                 flags = flags | F_INVERT if upto else flags & ~F_INVERT
             elif n == "connlimit-mask":
@@ -86,7 +86,7 @@ class Connlimit(Match):
             elif n == "connlimit-saddr":
                 flags &= ~F_DADDR
         if limit is None:
-            raise ParameterProblem('connlimit: expected "--connlimit-above" or "--connlimit-upto"')
+            raise ParameterProblem('You must specify "--connlimit-above" or "--connlimit-upto".')
         return cls(limit, mask, flags)
 
     def mt(self, pkt: Packet, par: Par) -> bool:

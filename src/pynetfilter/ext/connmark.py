@@ -29,7 +29,7 @@ class Connmark(Match):
     @classmethod
     def parse(cls, opts: Options, ctx: RuleContext) -> Connmark:
         g = opts["mark"]
-        mark, mask = parse_mark_mask(g.value, "connmark")
+        mark, mask = parse_mark_mask(g.value, "connmark", "mark")
         return cls(mark, mask, g.inverted)
 
     def mt(self, pkt: Packet, par: Par) -> bool:

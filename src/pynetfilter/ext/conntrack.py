@@ -19,7 +19,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pynetfilter.errors import ParameterProblem
 from pynetfilter.ext.base import Match, Opt, Options, RuleContext
-from pynetfilter.ext.types import fmt_ipv4, mask_to_cidr, parse_uint, prefix_mask, service_port, strtoul
+from pynetfilter.ext.types import (
+    fmt_ipv4,
+    mask_to_cidr,
+    parse_uint,
+    prefix_mask,
+    service_port,
+    strtoul,
+    try_uint,
+)
 from pynetfilter.syntax.words import parse_protocol
 
 if TYPE_CHECKING:
@@ -191,7 +199,8 @@ def parse_port_rc(text: str, what: str) -> tuple[int, int]:
     """XTTYPE_PORTRC: ``port[:port]``; an empty low end is 0, an empty high end 65535."""
     parts = text.split(":")
     if len(parts) > 2:
-        raise ParameterProblem(f'too many components in "{text}" for {what}: expected port[:port]')
+        raise ParameterProblem(f'conntrack: Too many components for option "{what}" (max: 2): "{text}", '
+                               "expected port[:port]")
     lo = _port(parts[0]) if parts[0] else 0
     if len(parts) == 1:
         return lo, lo
@@ -205,7 +214,10 @@ def parse_u32_range(text: str, what: str) -> tuple[int, int]:
         raise ParameterProblem(f'bad range "{text}" for {what}: expected n[:m]')
     vals = []
     for i, p in enumerate(parts):
-        vals.append(parse_uint(p, 0, 2**32 - 1, f"{what} value") if p else (0 if i == 0 else 2**32 - 1))
+        if p and try_uint(p) is None:  # xtopt_parse_mint's words
+            raise ParameterProblem(f'conntrack: bad value for option "{what}" near "{p}", or out of range '
+                                   "(0-4294967295): expected n[:m]")
+        vals.append(parse_uint(p) if p else (0 if i == 0 else 2**32 - 1))
     return vals[0], vals[-1]
 
 

@@ -27,7 +27,7 @@ class Cpu(Match):
     @classmethod
     def parse(cls, opts: Options, ctx: RuleContext) -> Cpu:
         g = opts["cpu"]
-        return cls(parse_uint(g.value, 0, 2**32 - 1, "a CPU number"), g.inverted)
+        return cls(parse_uint(g.value, 0, 2**32 - 1, "a CPU number", ext="cpu", opt="cpu"), g.inverted)
 
     def save(self) -> str:
         return f"{' !' if self.invert else ''} --cpu {self.cpu}"

@@ -50,14 +50,16 @@ def parse_group(text: str, opt: str) -> tuple[int, int]:
             if name == text:
                 return num, 0xFFFFFFFF
         raise ParameterProblem(
-            f'devgroup: could not map name "{text}" for --{opt}: expected a number or group name'
+            f'devgroup: could not map name {text} to an integer value for option "--{opt}": '
+            "expected a number or group name"
         )
     value, rest = r
     if rest == "":
         return value, 0xFFFFFFFF
     m = strtoul(rest[1:]) if rest.startswith("/") else None
     if m is None or m[1] != "" or m[0] > 0xFFFFFFFF:
-        raise ParameterProblem(f'devgroup: bad value "{text}" for --{opt}: expected value[/mask]')
+        raise ParameterProblem(f'devgroup: bad integer value for option "--{opt}", or out of range: '
+                               f'"{text}", expected value[/mask]')
     return value, m[0]
 
 
@@ -100,7 +102,7 @@ class Devgroup(Match):
                 dst = parse_group(g.value, "dst-group")
                 flags |= MATCH_DST | (INVERT_DST if g.inverted else 0)
         if not flags:
-            raise ParameterProblem("devgroup match: expected --src-group or --dst-group")
+            raise ParameterProblem("devgroup match: You must specify either '--src-group' or '--dst-group'")
         return cls(flags, src[0], src[1], dst[0], dst[1])
 
     def check(self, ctx: CheckContext) -> None:

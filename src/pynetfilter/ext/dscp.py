@@ -51,7 +51,7 @@ class Dscp(Match):
             raise ParameterProblem("DSCP match: Parameter --dscp is required")
         g = opts.items[0]
         if g.opt.name == "dscp":
-            value = parse_uint(g.value, 0, DSCP_MAX, "a DSCP value")
+            value = parse_uint(g.value, 0, DSCP_MAX, "a DSCP value", ext="dscp", opt=g.opt.name)
         else:
             value = class_to_dscp(g.value)
         return cls(value, g.inverted)

@@ -46,7 +46,7 @@ class Ecn(Match):
             op |= bit
             inv |= bit if g.inverted else 0
             if bit == OP_IP:
-                ect = parse_uint(g.value, 0, 3, "an ECT codepoint")
+                ect = parse_uint(g.value, 0, 3, "an ECT codepoint", ext="ecn", opt=g.opt.name)
         return cls(op, inv, ect)
 
     def check(self, ctx: CheckContext) -> None:

@@ -17,7 +17,7 @@ U32 = 0xFFFFFFFF
 
 
 def parse_spis(text: str, option: str) -> tuple[int, int]:
-    lo, hi, n = parse_uint_range(text, U32, option)
+    lo, hi, n = parse_uint_range(text, U32, option, option[:-3])
     return (lo, lo) if n == 1 else (lo, hi)
 
 

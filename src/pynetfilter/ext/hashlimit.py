@@ -6,7 +6,7 @@ pynetfilter.netfilter.hashlimit; tables are kept by name in ``engine.hashlimit``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import KernelRefusal, ParameterProblem
@@ -34,6 +34,8 @@ _MODES = {"dstip": M_DIP, "srcip": M_SIP, "srcport": M_SPT, "dstport": M_DPT}
 RATES = (("day", SCALE * 86400), ("hour", SCALE * 3600), ("min", SCALE * 60), ("sec", SCALE))
 UNITS = (("m", 1024 * 1024), ("k", 1024), ("", 1))
 NAME_MAX = 255
+# hashlimit_mt_check_common truncates larger htable sizes/maxima in the rule blob itself.
+HTABLE_MAX_SIZE = 1048576
 
 
 def atoll(text: str) -> int:
@@ -204,8 +206,8 @@ class Hashlimit(Match):
             elif n == "hashlimit-burst":
                 r = strtoul(g.value)
                 if r is None or r[0] < 1 or r[0] > U64 or (r[1] == "" and r[0] > BURST_MAX):
-                    raise ParameterProblem(f'bad value "{g.value}" for --hashlimit-burst: '
-                                           f"expected 1-{BURST_MAX}")
+                    raise ParameterProblem('bad value for option "--hashlimit-burst", or out of range '
+                                           f'(1-{BURST_MAX}): "{g.value}"')
                 burst = r[0] * _factor(r[1][:1])
                 if burst > U64:
                     raise ParameterProblem(f'bad value "{g.value}" for --hashlimit-burst: too large')
@@ -273,6 +275,13 @@ class Hashlimit(Match):
                 raise KernelRefusal("hashlimit: overflow, rate too high (EINVAL)")
         elif self.burst == 0 or user2credits(self.avg * self.burst) < user2credits(self.avg):
             raise KernelRefusal(f"hashlimit: overflow, try lower: {self.avg}/{self.burst} (ERANGE)")
+
+    rewrites: ClassVar[bool] = True
+
+    def stored(self) -> Hashlimit:
+        if self.size <= HTABLE_MAX_SIZE and self.max <= HTABLE_MAX_SIZE:
+            return self
+        return replace(self, size=min(self.size, HTABLE_MAX_SIZE), max=min(self.max, HTABLE_MAX_SIZE))
 
     def mt(self, pkt: Packet, par: Par) -> bool:
         from pynetfilter.netfilter.hashlimit import hashlimit_mt

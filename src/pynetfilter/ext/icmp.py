@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import ParameterProblem
 from pynetfilter.ext.base import Match, Opt, Options, RuleContext
-from pynetfilter.ext.types import try_uint
+from pynetfilter.ext.types import strtoul
 from pynetfilter.packet.model import IP_OFFSET
 from pynetfilter.packet.model import Icmp as IcmpHeader
 
@@ -60,26 +60,45 @@ ICMP_CODES: tuple[tuple[str, int, int, int], ...] = (
 )
 
 
+def _range(text: str) -> tuple[int, int, str] | None:
+    """libxt_icmp.h's parse_range: ``n[:m]`` (strtoul numbers 0-255) and the text after it."""
+    r = strtoul(text)
+    if r is None or r[0] > 255:
+        return None
+    lo, rest = r
+    hi = lo
+    if rest[:1] == ":":
+        r = strtoul(rest[1:])
+        if r is None or r[0] > 255:
+            return None
+        hi, rest = r
+    return lo, hi, rest
+
+
 def parse_icmp_type(text: str) -> tuple[int, int, int]:
-    """A type name (any unambiguous case-insensitive prefix) or ``type[/code]``."""
+    """__ipt_parse_icmp (iptables 1.8.9): a type name (any unambiguous case-insensitive prefix)
+    or ``type[/code[:code]]``."""
     low = text.lower()
     hits = [c for c in ICMP_CODES if c[0].lower().startswith(low)]
     if len(hits) > 1:
-        raise ParameterProblem(
-            f'Ambiguous ICMP type "{text}": expected one of {hits[0][0]}, {hits[1][0]}, ...'
-        )
+        raise ParameterProblem(f"Ambiguous ICMP type `{text}': `{hits[0][0]}' or `{hits[1][0]}'?")
     if hits:
         return hits[0][1], hits[0][2], hits[0][3]
-    typ_s, slash, code_s = text.partition("/")
-    typ = try_uint(typ_s, 0, 255)
-    if typ is None:
-        raise ParameterProblem(f'Unknown ICMP type "{text}": expected a type name or number 0-255')
-    if not slash:
-        return typ, 0, 0xFF
-    code = try_uint(code_s, 0, 255)
-    if code is None:
-        raise ParameterProblem(f'Unknown ICMP code "{text}": expected type/code with code 0-255')
-    return typ, code, code
+    got = _range(text)
+    if got is None:
+        raise ParameterProblem(f"Unknown ICMP type `{text}': expected a type name or number 0-255")
+    typ, typ_hi, rest = got
+    code_lo, code_hi = 0, 0xFF
+    if rest[:1] == "/":
+        got = _range(rest[1:])
+        if got is None:
+            raise ParameterProblem(f"Unknown ICMP code `{text}': expected type/code[:code], codes 0-255")
+        code_lo, code_hi, rest = got
+    if rest:
+        raise ParameterProblem(f"unknown character {rest[0]}: in ICMP type `{text}'")
+    if typ_hi != typ:
+        raise ParameterProblem(f"ICMP type range not supported: `{text}'")
+    return typ, code_lo, code_hi
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +121,7 @@ class Icmp(Match):
 
     def save(self) -> str:
         bang = " !" if self.invert else ""
-        if self.type == 0xFF and self.code_min == 0 and self.code_max == 0xFF:
+        if self.type == 0xFF:  # iptables 1.8.9 saves every type 255 as "any", whatever its codes
             return f"{bang} --icmp-type any"
         code = f"/{self.code_min}" if (self.code_min, self.code_max) != (0, 0xFF) else ""
         return f"{bang} --icmp-type {self.type}{code}"

@@ -37,7 +37,7 @@ class Ipcomp(Match):
         g = opts.get("ipcompspi")
         spis, inv = (0, 0), False
         if g is not None:
-            lo, hi, n = parse_uint_range(g.value, U32, "ipcompspi")
+            lo, hi, n = parse_uint_range(g.value, U32, "ipcompspi", "ipcomp")
             spis, inv = ((lo, lo) if n == 1 else (lo, hi)), g.inverted
         return cls(spis, inv, "compres" in opts)
 

@@ -54,7 +54,7 @@ class Iprange(Match):
                 dst = parse_range(g.value, "dst-range")
                 flags |= DST | (DST_INV if g.inverted else 0)
         if not flags:
-            raise ParameterProblem("iprange match: expected --src-range or --dst-range")
+            raise ParameterProblem("iprange match: You must specify `--src-range' or `--dst-range'")
         return cls(src, dst, flags)
 
     def _parts(self) -> list[tuple[str, str, bool, tuple[int, int]]]:

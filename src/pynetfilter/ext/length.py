@@ -32,7 +32,7 @@ class Length(Match):
     @classmethod
     def parse(cls, opts: Options, ctx: RuleContext) -> Length:
         g = opts["length"]
-        lo, hi, n = parse_uint_range(g.value, 0xFFFF, "length")
+        lo, hi, n = parse_uint_range(g.value, 0xFFFF, "length", "length")
         return cls(lo, hi if n >= 2 else lo, g.inverted)
 
     def save(self) -> str:

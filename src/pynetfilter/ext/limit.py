@@ -115,7 +115,7 @@ class Limit(Match):
         if "limit" in opts:
             avg = parse_rate(opts["limit"].value)
         if "limit-burst" in opts:
-            burst = parse_uint(opts["limit-burst"].value, 0, 10000, "a burst 0-10000")
+            burst = parse_uint(opts["limit-burst"].value, 0, 10000, "a burst", ext="limit", opt="limit-burst")
         return cls(avg, burst)
 
     def check(self, ctx: CheckContext) -> None:

@@ -35,7 +35,7 @@ def parse_mac(text: str) -> bytes:
             value = -value
         want = ":" if i < 5 else ""
         if end - pos > 2 or (text[end:end + 1] != want if want else end != len(text)):
-            raise ParameterProblem(f'Invalid MAC address "{text}": expected XX:XX:XX:XX:XX:XX')
+            raise ParameterProblem(f'Invalid MAC address specified: "{text}", expected XX:XX:XX:XX:XX:XX')
         out.append(value & 0xFF)
         pos = end + 1
     return bytes(out)

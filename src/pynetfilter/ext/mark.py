@@ -26,7 +26,7 @@ class Mark(Match):
     @classmethod
     def parse(cls, opts: Options, ctx: RuleContext) -> Mark:
         g = opts["mark"]
-        mark, mask = parse_mark_mask(g.value)
+        mark, mask = parse_mark_mask(g.value, "mark", "mark")
         return cls(mark, mask, g.inverted)
 
     def save(self) -> str:

@@ -55,7 +55,8 @@ def parse_multi_ports(text: str, proto: str) -> tuple[tuple[int, ...], tuple[boo
             continue
         hi = parse_port(hi_s, proto)
         if lo >= hi:
-            raise ParameterProblem(f'invalid portrange "{word}" specified: expected low:high with low < high')
+            raise ParameterProblem(f'invalid portrange specified: "{word}", '
+                                   "expected low:high with low < high")
         ports += [lo, hi]
         pflags += [True, False]
     return tuple(ports), tuple(pflags)

@@ -100,7 +100,8 @@ class Owner(Match):
             match |= bit
             invert |= bit if g.inverted else 0
         if not match:
-            raise ParameterProblem("owner: expected one of --uid-owner, --gid-owner or --socket-exists")
+            raise ParameterProblem("owner: At least one of --uid-owner, --gid-owner or --socket-exists "
+                                   "is required")
         return cls(uid, gid, match, invert)
 
     def check(self, ctx: CheckContext) -> None:

@@ -53,7 +53,7 @@ class Physdev(Match):
             bitmask |= _BITS[n]
             invert |= _BITS[n] if g.inverted else 0
         if not bitmask:
-            raise ParameterProblem("PHYSDEV: expected at least one physdev option")
+            raise ParameterProblem("PHYSDEV: no physdev option specified: expected at least one")
         return cls(bitmask, invert, indev, outdev)
 
     def check(self, ctx: CheckContext) -> None:

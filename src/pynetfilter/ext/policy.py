@@ -107,9 +107,9 @@ class Policy(Match):
                     raise ParameterProblem(f"policy match: double --{n} option")
                 value: dict[str, object] = {}
                 if n == "reqid":
-                    value["reqid"] = parse_uint(g.value, what="a reqid")
+                    value["reqid"] = parse_uint(g.value, what="a reqid", ext="policy", opt="reqid")
                 elif n == "spi":
-                    value["spi"] = parse_uint(g.value, what="an SPI")
+                    value["spi"] = parse_uint(g.value, what="an SPI", ext="policy", opt="spi")
                 elif n == "proto":
                     proto = parse_protocol(g.value)
                     if proto not in (IPPROTO_AH, IPPROTO_ESP, IPPROTO_COMP):
@@ -135,8 +135,9 @@ class Policy(Match):
             elems = []
         for i, e in enumerate(elems):
             if flags & MATCH_STRICT and not e.match:
-                raise ParameterProblem(f"policy match: empty policy element {i}: --strict needs at least one "
-                                       "of reqid, spi, tunnel-src, tunnel-dst, proto or mode")
+                raise ParameterProblem(f"policy match: empty policy element {i}. --strict is in effect, "
+                                       "but at least one of reqid, spi, tunnel-src, tunnel-dst, proto "
+                                       "or mode is required.")
             if e.match & {"tunnel-src", "tunnel-dst"} and (e.mode == MODE_TUNNEL) == ("mode" in e.invert):
                 raise ParameterProblem("policy match: --tunnel-src/--tunnel-dst is only valid in tunnel mode")
         return cls(flags, tuple(elems))

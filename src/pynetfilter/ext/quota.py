@@ -29,7 +29,7 @@ class Quota(Match):
     @classmethod
     def parse(cls, opts: Options, ctx: RuleContext) -> Quota:
         g = opts["quota"]
-        return cls(parse_uint(g.value, 0, 2**64 - 1, "a byte count"), g.inverted)
+        return cls(parse_uint(g.value, 0, 2**64 - 1, "a byte count", ext="quota", opt="quota"), g.inverted)
 
     def mt(self, pkt: Packet, par: Par) -> bool:
         from pynetfilter.netfilter.traverse import packet_len

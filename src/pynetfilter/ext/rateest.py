@@ -175,7 +175,7 @@ class Rateest(Match):
             raise KernelRefusal("rateest match: no --rateest-lt, --rateest-gt or --rateest-eq")
         for n in (self.name1, self.name2) if self.flags & F_REL else (self.name1,):
             if n not in ctx.estimators:
-                raise KernelRefusal(f'rateest match: no rate estimator "{n}" (made by -j RATEEST)')
+                raise KernelRefusal(f'rateest match: no rate estimator "{n}", made by -j RATEEST (ENOENT)')
 
     def mt(self, pkt: Packet, par: Par) -> bool:
         """xt_rateest_mt."""

@@ -57,7 +57,8 @@ def parse_realm(text: str) -> tuple[int, int]:
         m = _uint(r[1][1:])
         if m is None or m[1] != "":
             raise ParameterProblem(
-                f'realm: bad integer value "{text}" for option "--realm": expected value[/mask]'
+                f'realm: bad integer value for option "--realm", or out of range: "{text}", '
+                "expected value[/mask]"
             )
         return r[0], m[0]
     for num, name in names:

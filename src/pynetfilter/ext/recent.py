@@ -142,9 +142,9 @@ class Recent(Match):
                 check_set |= _OPS[n]
                 invert = invert or g.inverted
             elif n == "seconds":
-                seconds = parse_uint(g.value, 1, 2**32 - 1, "seconds")
+                seconds = parse_uint(g.value, 1, 2**32 - 1, "seconds", ext="recent", opt="seconds")
             elif n == "hitcount":
-                hits = parse_uint(g.value, 0, 2**32 - 1, "a hit count")
+                hits = parse_uint(g.value, 0, 2**32 - 1, "a hit count", ext="recent", opt="hitcount")
             elif n == "rttl":
                 check_set |= TTL
             elif n == "reap":
@@ -163,7 +163,8 @@ class Recent(Match):
         if "reap" in opts and "seconds" not in opts:
             raise ParameterProblem('recent: option "--reap" also requires "--seconds"')
         if not check_set & (SET | CHECK | UPDATE | REMOVE):
-            raise ParameterProblem("recent: you must specify one of --set, --rcheck, --update or --remove")
+            raise ParameterProblem("recent: you must specify one of `--set', `--rcheck' `--update' "
+                                   "or `--remove'")
         return cls(seconds, hits, check_set, invert, name, side, mask)
 
     def check(self, ctx: CheckContext) -> None:

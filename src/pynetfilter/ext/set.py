@@ -117,6 +117,9 @@ class Set(Match):
         if self.set_name not in ipsets:
             raise ParameterProblem(
                 f'Set {self.set_name} doesn\'t exist: expected the name of an existing ipset')
+        if ipsets[self.set_name] == "inet6":  # get_set_byname compares the rule's family
+            raise ParameterProblem(
+                f"The protocol family of set {self.set_name} is IPv6, which is not applicable.")
 
     def check(self, ctx: CheckContext) -> None:
         family = ctx.ipsets.get(self.set_name)

@@ -35,11 +35,13 @@ def parse_double(text: str, lo: float, hi: float, what: str) -> float:
     """XTTYPE_DOUBLE: the whole string is a strtod number in [lo, hi]."""
     m = _STRTOD.fullmatch(text)
     if m is None:
-        raise ParameterProblem(f'bad value "{text}": expected {what} ({lo:g}-{hi:g})')
+        raise ParameterProblem(f'statistic: bad value for option "--probability", or out of range '
+                               f'({lo:g}-{hi:g}): "{text}" is not {what}')
     body = text.strip()
     v = float.fromhex(body) if "x" in body.lower() and "n" not in body.lower() else float(body)
     if not lo <= v <= hi:
-        raise ParameterProblem(f'bad value "{text}": expected {what} ({lo:g}-{hi:g})')
+        raise ParameterProblem(f'statistic: bad value for option "--probability", or out of range '
+                               f'({lo:g}-{hi:g}): "{text}" is not {what}')
     return v
 
 
@@ -73,17 +75,22 @@ class Statistic(Match):
             p = parse_double(opts["probability"].value, 0.0, 1.0, "a probability")
             prob = int(p * 0x80000000 + 0.5)
         if "every" in opts:
-            every = parse_uint(opts["every"].value, 1, 2**32 - 1, "a packet count") - 1
-            if "packet" not in opts:
-                raise ParameterProblem('option "--every" also requires "--packet"')
+            every = parse_uint(opts["every"].value, 1, 2**32 - 1, "a packet count", ext="statistic",
+                               opt="every") - 1
         if "packet" in opts:
-            packet = parse_uint(opts["packet"].value, 0, 2**32 - 1, "a packet number")
-            if packet > every:
-                raise ParameterProblem(f'bad value "{packet}": the --packet p must be 0 <= p <= n-1')
+            packet = parse_uint(opts["packet"].value, 0, 2**32 - 1, "a packet number", ext="statistic",
+                                opt="packet")
+        # statistic_check (the mode, then --packet), before the option table's "also requires"
         if mode == MODE_RANDOM and ("probability" not in opts or "every" in opts or "packet" in opts):
-            raise ParameterProblem("--probability (and no --every/--packet) must be given in random mode")
+            raise ParameterProblem("--probability must be specified when using random mode "
+                                   "(and no --every/--packet)")
         if mode == MODE_NTH and ("every" not in opts or "probability" in opts):
-            raise ParameterProblem("--every and --packet (and no --probability) must be given in nth mode")
+            raise ParameterProblem("--every and --packet must be specified when using nth mode "
+                                   "(and no --probability)")
+        if packet > every:
+            raise ParameterProblem(f'the --packet p must be 0 <= p <= n-1: "{packet}"')
+        if "every" in opts and "packet" not in opts:
+            raise ParameterProblem('statistic: option "--every" also requires "--packet".')
         return cls(mode, invert, prob, every, packet)
 
     def mt(self, pkt: Packet, par: Par) -> bool:

@@ -138,9 +138,9 @@ class String(Match):
         for g in opts.items:
             n = g.opt.name
             if n == "from":
-                frm = parse_uint(g.value, 0, 0xFFFF, "an offset")
+                frm = parse_uint(g.value, 0, 0xFFFF, "an offset", ext="string", opt="from")
             elif n == "to":
-                to = parse_uint(g.value, 0, 0xFFFF, "an offset")
+                to = parse_uint(g.value, 0, 0xFFFF, "an offset", ext="string", opt="to")
             elif n == "string":
                 pattern = to_bytes(g.value)
                 if len(pattern) > MAX_PATTERN:

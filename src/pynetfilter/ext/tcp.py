@@ -85,7 +85,7 @@ def print_ports(label: str, lo: int, hi: int, invert: bool, numeric: bool, proto
 def parse_ports(text: str, proto: str) -> tuple[int, int]:
     lo, hi = parse_port_range(text, proto)
     if lo > hi:
-        raise ParameterProblem(f'invalid portrange "{text}" (min > max): expected low:high')
+        raise ParameterProblem(f'invalid portrange (min > max): "{text}", expected low:high')
     return lo, hi
 
 

@@ -34,7 +34,7 @@ class Tcpmss(Match):
     @classmethod
     def parse(cls, opts: Options, ctx: RuleContext) -> Tcpmss:
         g = opts["mss"]
-        lo, hi, n = parse_uint_range(g.value, 0xFFFF, "mss")
+        lo, hi, n = parse_uint_range(g.value, 0xFFFF, "mss", "tcpmss")
         if n == 1:
             hi = lo
         elif hi < lo:

@@ -45,7 +45,7 @@ def strtoul10(s: str) -> tuple[int, str]:
 
 def parse_date(text: str) -> int:
     """YYYY[-MM[-DD[Thh[:mm[:ss]]]]] in UTC, as time_parse_date (mktime normalises)."""
-    bad = ParameterProblem(f'Invalid date "{text}" specified: expected YYYY[-MM[-DD[Thh[:mm[:ss]]]]]')
+    bad = ParameterProblem(f'Invalid date "{text}" specified. Should be YYYY[-MM[-DD[Thh[:mm[:ss]]]]]')
     fields = [1970, 1, 1, 0, 0, 0]
     seps = ("-", "-", "T", ":", ":", "")
     limits = ((1970, 2038), (0, 12), (0, 31), (0, 23), (0, 59), (0, 59))
@@ -101,7 +101,7 @@ def parse_monthdays(arg: str) -> int:
     for day in _segments(arg, 3):
         r = strtoul(day) if day else (0, "")
         if r is None or r[1] not in ("", ",") or r[0] > 31:
-            raise ParameterProblem(f'bad value "{day}": expected a day of the month 1-31 for --monthdays')
+            raise ParameterProblem(f"{day} is not a valid day for --monthdays: expected 1-31")
         ret |= 1 << r[0]
     return ret
 
@@ -117,7 +117,7 @@ def parse_weekdays(arg: str) -> int:
             continue
         hits = [i for i in range(1, 8) if day[:2] == WEEK_DAYS[i][:2] and len(day) >= 2]  # type: ignore[index]
         if not hits:
-            raise ParameterProblem(f'bad value "{day}": expected a weekday 1-7 or Mon..Sun')
+            raise ParameterProblem(f"{day} is not a valid day specifier: expected a weekday 1-7 or Mon..Sun")
         for i in hits:
             ret |= 1 << i
     return ret & 0xFF

@@ -38,7 +38,7 @@ class Ttl(Match):
         if not opts.items:
             raise ParameterProblem("TTL match: You must specify one of `--ttl-eq', `--ttl-lt', `--ttl-gt'")
         g = opts.items[0]
-        value = parse_uint(g.value, 0, 255, "a TTL")
+        value = parse_uint(g.value, 0, 255, "a TTL", ext="ttl", opt=g.opt.name)
         mode = {"ttl-lt": LT, "ttl-gt": GT}.get(g.opt.name, NE if g.inverted else EQ)
         return cls(mode, value)
 

@@ -48,10 +48,15 @@ def strtoul(text: str, base: int = 0) -> tuple[int, str] | None:
     return None
 
 
-def parse_uint(text: str, lo: int = 0, hi: int = 2**32 - 1, what: str = "number", base: int = 0) -> int:
-    """A whole-string number in [lo, hi] (xtables_strtoui)."""
+def parse_uint(text: str, lo: int = 0, hi: int = 2**32 - 1, what: str = "number", base: int = 0,
+               *, ext: str = "", opt: str = "") -> int:
+    """A whole-string number in [lo, hi] (xtables_strtoui).  Given the extension and option
+    names, the refusal says what xtopt_parse_int says (an XTTYPE_UINT* option)."""
     r = strtoul(text, base)
     if r is None or r[1] != "" or not lo <= r[0] <= hi:
+        if ext:
+            raise ParameterProblem(f'{ext}: bad value for option "--{opt}", or out of range ({lo}-{hi}): '
+                                   f'"{text}" is not {what}')
         raise ParameterProblem(f'bad value "{text}": expected {what} ({lo}-{hi})')
     return r[0]
 
@@ -63,7 +68,7 @@ def try_uint(text: str, lo: int = 0, hi: int = 2**32 - 1, base: int = 0) -> int 
     return r[0]
 
 
-def parse_uint_range(text: str, hi: int, option: str) -> tuple[int, int, int]:
+def parse_uint_range(text: str, hi: int, option: str, ext: str = "") -> tuple[int, int, int]:
     """XTTYPE_UINT{16,32}RC (iptables 1.8.9): ``a``, ``a:b``, ``a:``, ``:b`` or ``:``.
 
     Returns (first, second, number of components).  An empty component is
@@ -73,31 +78,36 @@ def parse_uint_range(text: str, hi: int, option: str) -> tuple[int, int, int]:
     vals: list[int] = []
     parts = text.split(":")
     if len(parts) > 2:
-        raise ParameterProblem(f'too many components in "{text}" for "--{option}": expected value[:value]')
+        raise ParameterProblem(f'{ext}: Too many components for option "--{option}" (max: 2): "{text}", '
+                               "expected value[:value]")
     for n, part in enumerate(parts):
         if part == "":
             vals.append(hi if n == 1 else 0)
             continue
         r = strtoul(part)
         if r is None or r[1] != "" or r[0] > hi:
-            raise ParameterProblem(f'bad value "{part}" for "--{option}": expected a number 0-{hi}')
+            # xtopt_parse_mint's words, naming the component it stopped at
+            raise ParameterProblem(f'{ext}: bad value for option "--{option}" near "{part}", or out of range '
+                                   f"(0-{hi}): expected value[:value]")
         vals.append(r[0])
     return vals[0], vals[-1], len(vals)
 
 
-def parse_mark_mask(text: str, what: str = "mark") -> tuple[int, int]:
+def parse_mark_mask(text: str, ext: str, opt: str) -> tuple[int, int]:
     """``value[/mask]`` as XTTYPE_MARKMASK32: mask defaults to 0xffffffff."""
+    bad = ParameterProblem(f'{ext}: bad integer value for option "--{opt}", or out of range: "{text}", '
+                           "expected value[/mask]")
     r = strtoul(text)
     if r is None or r[0] > 0xFFFFFFFF:
-        raise ParameterProblem(f'bad value "{text}": expected {what} value[/mask]')
+        raise bad
     value, rest = r
     if rest == "":
         return value, 0xFFFFFFFF
     if not rest.startswith("/"):
-        raise ParameterProblem(f'bad value "{text}": expected {what} value[/mask]')
+        raise bad
     m = strtoul(rest[1:])
     if m is None or m[1] != "" or m[0] > 0xFFFFFFFF:
-        raise ParameterProblem(f'bad value "{text}": expected {what} value[/mask]')
+        raise bad
     return value, m[0]
 
 

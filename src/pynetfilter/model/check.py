@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 
 # strerror() texts a checkentry refusal may already start with (the errno iptables prints).
 _ERRNO_TEXTS = ("Invalid argument", "No such file or directory", "Operation not supported",
-                "Numerical result out of range", "Cannot allocate memory", "File exists")
+                "Numerical result out of range", "Cannot allocate memory", "File exists",
+                "No chain/target/match by that name")
 
 
 def unconditional_verdict(rule: Rule) -> bool:
@@ -129,6 +130,30 @@ def _shared_objects(table: Table) -> None:
                                     "with other parameters")
 
 
+# What iptables prints (libiptc's strerror) for the errno a refusal names as "(ENAME)" at its end.
+_ERRNO_NAMES = {"ENOENT": "No chain/target/match by that name", "ERANGE": "Numerical result out of range",
+                "EDOM": "Numerical argument out of domain", "EINVAL": "Invalid argument",
+                "EEXIST": "File exists", "ENOMEM": "Cannot allocate memory",
+                "EOPNOTSUPP": "Operation not supported"}
+
+
+def _errno_text(message: str) -> str:
+    """The errno words to put before a checkentry refusal: EINVAL unless it names another."""
+    if message.startswith(_ERRNO_TEXTS):
+        return ""
+    tag = message.rpartition("(")[2].rstrip(")")
+    return _ERRNO_NAMES.get(tag, "Invalid argument") + ": " if message.endswith(")") else "Invalid argument: "
+
+
+def _keep_stored(r: Rule) -> None:
+    """Put in *r* what the kernel keeps of extensions whose checkentry rewrites their blob."""
+    if any(type(m).rewrites for m in r.matches):
+        r.matches = tuple(m.stored() for m in r.matches)
+    t = r.target
+    if isinstance(t, Extension) and type(t).rewrites:
+        r.target = t.stored()
+
+
 def check_table(table: Table, ipsets: Mapping[str, str] | None = None,
                 estimators: frozenset[str] = frozenset()) -> None:
     """Raise KernelRefusal if the kernel would refuse to load *table* (*ipsets*: the sets that exist;
@@ -161,7 +186,7 @@ def check_table(table: Table, ipsets: Mapping[str, str] | None = None,
                 except KernelRefusal as e:
                     # iptables prints the errno of the kernel's refusal (EINVAL unless the
                     # extension names another); dmesg says why.
-                    errno = "" if e.message.startswith(_ERRNO_TEXTS) else "Invalid argument: "
-                    raise KernelRefusal(f"{errno}chain {name}: {e.message}") from None
+                    raise KernelRefusal(f"{_errno_text(e.message)}chain {name}: {e.message}") from None
                 cache.add(key)
+            _keep_stored(r)
 

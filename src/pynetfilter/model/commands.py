@@ -195,8 +195,9 @@ def apply_command(table: Table, cmd: Command) -> str:
             raise KernelRefusal(f'Bad policy name "{policy}"'
                                 f"{did_you_mean(policy, ('ACCEPT', 'DROP')) or ': expected ACCEPT or DROP'}")
         ch.policy = policy
-        if cmd.counters is not None:
-            ch.packets, ch.bytes = cmd.counters
+        # iptc_set_policy without counters maps the policy's counters to none: zeroed at commit
+        # (so a "-P" line in a -c restore undoes the ":CHAIN POLICY [p:b]" before it).
+        ch.packets, ch.bytes = cmd.counters if cmd.counters is not None else (0, 0)
     return "".join(out)
 
 

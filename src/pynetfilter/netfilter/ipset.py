@@ -24,7 +24,9 @@ functions do:
   (:mod:`~pynetfilter.netfilter.ipset_ipmac`);
 * ``bitmap:port`` needs TCP or UDP; ``list:set`` tests its member sets in
   order, with the same directions; ``iface`` dimensions take the input (src)
-  or output (dst) device.
+  or output (dst) device;
+* a ``family inet6`` set holds no IPv4 packet (ip_set_test's family check:
+  iptables refuses to name one, but a list:set may hold one).
 
 Times are absolute engine times: ``ipset save`` prints the seconds left,
 counted from the time given to :func:`load`.  Sets with counters count the
@@ -93,11 +95,16 @@ class IpSet:
         return T.TYPES[self.type].dims
 
     @property
+    def bits(self) -> int:
+        """The address width: 128 for a family inet6 set."""
+        return 128 if self.family == "inet6" else 32
+
+    @property
     def dsize(self) -> int:
         """ip_set_elem_len: the element struct with its extensions, each at its alignment."""
         t = T.TYPES[self.type]
         align = 8 if self.type in ("list:set", "bitmap:ip,mac") else 4 if t.elem_size else 1
-        size = t.elem_size
+        size = t.elem_size6 if self.family == "inet6" else t.elem_size
         for on, length, al in ((self.timeout is not None, 8, 8), (self.counters, 16, 8),
                                (self.comment, 8, 8), (self.skbinfo, 16, 4)):
             if on:
@@ -125,8 +132,9 @@ class IpSet:
         comments = sum(COMMENT_RCU + len(e.comment.encode()) + 1 for e in self.elements.values()
                        if e.comment is not None)
         if self.layout is not None:
-            return (t.base_mem - REGION_SIZE + self.layout.region_count() * REGION_SIZE
-                    + self.layout.ext_size + comments + (8 if self.family == "inet6" else 0))
+            base = t.base_mem6 if self.family == "inet6" else t.base_mem
+            return (base - REGION_SIZE + self.layout.region_count() * REGION_SIZE
+                    + self.layout.ext_size + comments)
         if self.type == "list:set":
             return t.base_mem + len(self.members) * self.dsize + comments
         step = 1 << (32 - self.netmask) if self.type == "bitmap:ip" else 1
@@ -178,9 +186,9 @@ class IpSet:
         for i, kind in enumerate(self.dims):
             v = values[i]
             if kind == "net":
-                opts = [(v & T.mask(p), p) for p in self.cidrs[i]]
+                opts = [(v & T.mask(p, self.bits), p) for p in self.cidrs[i]]
             elif kind == "ip":
-                opts = [v & T.mask(self.netmask)]
+                opts = [v & T.mask(self.netmask, self.bits)]
             else:
                 opts = [v]
             candidates = [c + [o] for c in candidates for o in opts]
@@ -222,6 +230,32 @@ def _port_of(pkt: Any, src: bool) -> tuple[int, int] | None:
     return proto, 0
 
 
+def packet_values(s: IpSet, pkt: Any, dir_flags: int,
+                  devs: tuple[str | None, str | None]) -> list[Any] | None:
+    """The packet's value for each of the set's dimensions (None: the packet has no such field)."""
+    values: list[Any] = []
+    for i, kind in enumerate(s.dims):
+        src = bool(dir_flags & (1 << (i + 1)))
+        if kind in ("ip", "net"):
+            values.append(pkt.saddr if src else pkt.daddr)
+        elif kind == "iface":
+            dev = devs[0] if src else devs[1]
+            if dev is None:
+                return None
+            values.append((dev, False))
+        else:
+            pp = _port_of(pkt, src)
+            if pp is None:
+                return None
+            if s.type == "bitmap:port":
+                if pp[0] not in (IPPROTO_TCP, IPPROTO_UDP):
+                    return None
+                values.append(pp[1])
+            else:
+                values.append(pp)
+    return values
+
+
 def test(sets: dict[str, IpSet], name: str, pkt: Any, dim: int, dir_flags: int, now: float,
          return_nomatch: bool = False, length: int = 0, counters: Any = None,
          devs: tuple[str | None, str | None] = (None, None)) -> bool:
@@ -232,7 +266,7 @@ def test(sets: dict[str, IpSet], name: str, pkt: Any, dim: int, dir_flags: int, 
     element's counters must pass (the rule's --packets-gt ... tests).  *devs* are the packet's
     input and output devices (hash:net,iface)."""
     s = sets.get(name)
-    if s is None or dim < len(s.dims):
+    if s is None or dim < len(s.dims) or s.family == "inet6":  # IPv4 packets: a family mismatch
         return False
     if s.type == "bitmap:ip,mac":
         from pynetfilter.netfilter import ipset_ipmac
@@ -248,26 +282,9 @@ def test(sets: dict[str, IpSet], name: str, pkt: Any, dim: int, dir_flags: int, 
                     _count(e, length)
                 return True
         return False
-    values: list[Any] = []
-    for i, kind in enumerate(s.dims):
-        src = bool(dir_flags & (1 << (i + 1)))
-        if kind in ("ip", "net"):
-            values.append(pkt.saddr if src else pkt.daddr)
-        elif kind == "iface":
-            dev = devs[0] if src else devs[1]
-            if dev is None:
-                return False
-            values.append((dev, False))
-        else:
-            pp = _port_of(pkt, src)
-            if pp is None:
-                return False
-            if s.type == "bitmap:port":
-                if pp[0] not in (IPPROTO_TCP, IPPROTO_UDP):
-                    return False
-                values.append(pp[1])
-            else:
-                values.append(pp)
+    values = packet_values(s, pkt, dir_flags, devs)
+    if values is None:
+        return False
     e = s.lookup(values, now)
     if e is None:
         return False

@@ -94,18 +94,30 @@ def _kernel_ext_check(s: IpSet, got: dict[str, str]) -> None:
 def adt(session: Session, cmd: str, args: list[str], flags: set[str]) -> tuple[str, str]:
     s = session._get(args[0])
     text = args[1]
-    if s.family == "inet6":
-        raise T.IpsetError("pynf: IPv6 set elements are not supported")
     if s.type == "bitmap:ip,mac":
         from pynetfilter.netfilter import ipset_ipmac
 
         ipset_ipmac.parse_elem(text)
     else:
-        keys = E.parse_keys(s, text, expand=cmd != "test")
+        try:
+            keys = E.parse_keys(s, text, expand=cmd != "test")
+        except T.IpsetError as e:
+            if getattr(e, "family_mismatch", False):  # ipset's parser then loses the set name
+                if cmd == "del":
+                    e.text = ("There are missing mandatory flags but can't check them. "
+                              "It's a bug, please report the problem.")
+                else:
+                    e.text += f"\nInvalid {cmd} command: missing setname"
+            raise
     got = _options(s, cmd, args[2:])
     elem = _element(s, got, session.now, session.fractional)
     if cmd != "test":
         _kernel_ext_check(s, got)
+    if cmd != "test" and s.type in ("hash:ip", "hash:ip,port") and keys[0][0] == 0:  # uadt on 0/::
+        if s.type == "hash:ip":
+            raise T.IpsetError("Null-valued element, cannot be stored in a hash type of set")
+        if s.type == "hash:ip,port":
+            raise T.IpsetError("Kernel error received: Invalid argument")
     if s.type == "bitmap:ip,mac":
         found = ipset_ipmac.uadt(s, cmd, text, got, elem, flags, session.now)
         return "", _tested(found, text, s.name, flags) if cmd == "test" else ""
@@ -167,7 +179,8 @@ def _force(s: IpSet, key: tuple[Any, ...], now: float) -> bool:
 
 def _test(s: IpSet, key: tuple[Any, ...], now: float) -> bool:
     dims = s.dims
-    if "net" in dims and all(part[1] == 32 for kind, part in zip(dims, key, strict=True) if kind == "net"):
+    hosts = all(part[1] == s.bits for kind, part in zip(dims, key, strict=True) if kind == "net")
+    if "net" in dims and hosts:
         values = [part[0] if kind == "net" else part for kind, part in zip(dims, key, strict=True)]
         e = s.lookup(values, now)
     else:

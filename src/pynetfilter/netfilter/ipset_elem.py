@@ -5,7 +5,10 @@ type (ipset's own error when the count is wrong).  An ``ip`` part may be a
 range or a CIDR (``add`` then adds every address, as the kernel's uadt
 loops); ``net`` parts keep their prefix length; ``port`` parts are
 ``[proto:]port`` (bitmap:port: a port or a port range); ``iface`` parts are
-``[physdev:]NAME``.  The keys made here are what :mod:`pynetfilter.netfilter.ipset`
+``[physdev:]NAME``.  A family inet6 set's addresses are 128-bit integers
+(:mod:`~pynetfilter.netfilter.ipset_inet6`: no ranges, prefixes to /128).
+Port parts may be ``from-to`` for protocols with ports (add/del take every
+port; test refuses the range).  The keys made here are what :mod:`pynetfilter.netfilter.ipset`
 stores and tests packets against.
 """
 
@@ -14,6 +17,7 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING, Any
 
+from pynetfilter.netfilter import ipset_inet6 as inet6
 from pynetfilter.netfilter import ipset_types as T
 
 if TYPE_CHECKING:
@@ -37,9 +41,17 @@ def parse_keys(s: IpSet, text: str, *, expand: bool = True) -> list[tuple[Any, .
     """The keys *text* stands for in set *s* (several for an address range on add/del)."""
     parts = split(s, text)
     options: list[list[Any]] = []
+    v6 = s.family == "inet6"
     for kind, part in zip(T.TYPES[s.type].dims, parts, strict=True):
         if kind == "set":
             options.append([part])
+        elif kind == "ip" and v6:
+            options.append([inet6.ip_part(part) & T.mask(s.netmask, 128)])
+        elif kind == "net" and v6:
+            net = inet6.net_part(part)
+            if net[1] == 0 and s.type != "hash:net,iface":
+                raise T.IpsetError("The value of the CIDR parameter of the IP address is invalid")
+            options.append([net])
         elif kind == "ip":
             first, last, _ = T.addr_range(part)
             if s.type == "bitmap:ip":
@@ -54,9 +66,9 @@ def parse_keys(s: IpSet, text: str, *, expand: bool = True) -> list[tuple[Any, .
             options.append(list(range(first, last + 1, step)))
         elif kind == "net":
             host, sep, plen_s = part.partition("/")
+            plen = T.cidr(plen_s) if sep else 32  # ipset reads the length first
             ip = T.addr(host)
-            plen = T.number(plen_s, 0, 32) if sep else 32
-            if plen == 0:
+            if plen == 0 and s.type != "hash:net,iface":  # only this type's uadt takes /0
                 raise T.IpsetError("The value of the CIDR parameter of the IP address is invalid")
             options.append([(ip & T.mask(plen), plen)])
         elif kind == "port" and s.type == "bitmap:port":
@@ -65,7 +77,11 @@ def parse_keys(s: IpSet, text: str, *, expand: bool = True) -> list[tuple[Any, .
             hi = T.port(hi_s) if dash else lo
             options.append(list(range(min(lo, hi), max(lo, hi) + 1)) if expand else [lo])
         elif kind == "port":
-            options.append([T.proto_port(part, text)])
+            pps = T.proto_ports(part, v6)
+            if len(pps) > 1 and not expand:
+                raise T.IpsetError(f"FROM-TO port range is not allowed in command test with set type "
+                                   f"{s.type} and family {s.family}")
+            options.append(pps)
         else:  # iface
             phys = part.startswith("physdev:")
             name = part[8:] if phys else part
@@ -80,9 +96,12 @@ def parse_keys(s: IpSet, text: str, *, expand: bool = True) -> list[tuple[Any, .
 
 def fmt_key(s: IpSet, key: tuple[Any, ...]) -> str:
     out = []
+    v6 = s.family == "inet6"
     for kind, part in zip(T.TYPES[s.type].dims, key, strict=True):
         if kind == "ip":
-            out.append(T.fmt_addr(part))
+            out.append(inet6.fmt_addr(part) if v6 else T.fmt_addr(part))
+        elif kind == "net" and v6:
+            out.append(inet6.fmt_addr(part[0]) + ("" if part[1] == 128 else f"/{part[1]}"))
         elif kind == "net":
             out.append(T.fmt_net(part))
         elif kind == "port":

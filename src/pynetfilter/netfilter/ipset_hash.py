@@ -17,7 +17,7 @@ AHASH_INIT_SIZE * dsize``, a compaction takes the same off, a freed array takes
 off ``sizeof(struct hbucket) + size * dsize`` (so grown-then-freed arrays leave
 a remainder); :attr:`Layout.ext_size` keeps that sum.
 
-The element bytes are the kernel's ``struct hash_*4_elem`` (network order
+The element bytes are the kernel's ``struct hash_*4_elem`` or ``hash_*6_elem`` (network order
 addresses and ports, packed ``cidr - 1`` where the type packs it), read as
 little-endian u32 words like the kernel on x86-64.
 """
@@ -69,41 +69,42 @@ def jhash2(words: list[int], initval: int) -> int:
     return c
 
 
-def _be32(v: int) -> bytes:
-    return v.to_bytes(4, "big")
-
-
 def _be16(v: int) -> bytes:
     return v.to_bytes(2, "big")
 
 
-def elem_bytes(typ: str, key: tuple[Any, ...]) -> bytes:
-    """The hashed part of the kernel's element struct for *key* (as the store keeps it)."""
+def elem_bytes(typ: str, key: tuple[Any, ...], width: int = 4) -> bytes:
+    """The hashed part of the kernel's element struct for *key* (as the store keeps it); *width*
+    is the address size: 4 for ``struct hash_*4_elem``, 16 for ``hash_*6_elem`` (whose address
+    fields are 16 bytes, the rest the same)."""
+    def ip(v: int) -> bytes:
+        return v.to_bytes(width, "big")
+
     if typ == "hash:ip":
-        return _be32(key[0])
+        return ip(key[0])
     if typ == "hash:ip,port":
         (proto, port) = key[1]
-        return _be32(key[0]) + _be16(port) + bytes((proto, 0))
+        return ip(key[0]) + _be16(port) + bytes((proto, 0))
     if typ == "hash:ip,port,ip":
         (proto, port) = key[1]
-        return _be32(key[0]) + _be32(key[2]) + _be16(port) + bytes((proto, 0))
+        return ip(key[0]) + ip(key[2]) + _be16(port) + bytes((proto, 0))
     if typ == "hash:ip,port,net":
         (proto, port), (net, plen) = key[1], key[2]
-        return _be32(key[0]) + _be32(net) + _be16(port) + bytes(((plen - 1) & 0x7F, proto))
+        return ip(key[0]) + ip(net) + _be16(port) + bytes(((plen - 1) & 0x7F, proto))
     if typ == "hash:net":
         net, plen = key[0]
-        return _be32(net) + bytes((0, 0, 0, plen))
+        return ip(net) + bytes((0, 0, 0, plen))
     if typ == "hash:net,port":
         (net, plen), (proto, port) = key[0], key[1]
-        return _be32(net) + _be16(port) + bytes((proto, (plen - 1) & 0x7F))
+        return ip(net) + _be16(port) + bytes((proto, (plen - 1) & 0x7F))
     if typ == "hash:net,iface":
         (net, plen), (_iface, physdev) = key[0], key[1]
-        return _be32(net) + bytes((int(physdev), plen, 0, 1))
+        return ip(net) + bytes((int(physdev), plen, 0, 1))
     raise ValueError(typ)
 
 
-def hkey(typ: str, key: tuple[Any, ...], initval: int, bits: int) -> int:
-    data = elem_bytes(typ, key)
+def hkey(typ: str, key: tuple[Any, ...], initval: int, bits: int, width: int = 4) -> int:
+    data = elem_bytes(typ, key, width)
     words = [int.from_bytes(data[i:i + 4], "little") for i in range(0, len(data), 4)]
     return jhash2(words, initval) & ((1 << bits) - 1)
 
@@ -121,8 +122,10 @@ class Bucket:
 class Layout:
     """The hash table of one set: buckets of element keys, in the kernel's order."""
 
-    def __init__(self, typ: str, bits: int, initval: int, dsize: int, bucketsize: int = 12) -> None:
+    def __init__(self, typ: str, bits: int, initval: int, dsize: int, bucketsize: int = 12,
+                 width: int = 4) -> None:
         self.typ, self.bits, self.initval, self.dsize = typ, bits, initval, dsize
+        self.width = width  # address bytes: 16 in a family inet6 set
         self.bucketsize = bucketsize
         self.buckets: dict[int, Bucket] = {}
         self.ext_size = 0  # the regions' ext_size, as the kernel counts it
@@ -132,7 +135,7 @@ class Layout:
         return HBUCKET_SIZE + AHASH_INIT_SIZE * self.dsize
 
     def _key(self, key: tuple[Any, ...], bits: int | None = None) -> int:
-        return hkey(self.typ, key, self.initval, self.bits if bits is None else bits)
+        return hkey(self.typ, key, self.initval, self.bits if bits is None else bits, self.width)
 
     def __iter__(self) -> Iterator[Any]:
         """The keys in listing order (holes skipped)."""

@@ -14,7 +14,8 @@ rule's ``--timeout`` (capped at IPSET_MAX_TIMEOUT), else the set's default; a se
 ``timeout`` keeps none.  A full set (``maxelem`` live elements) takes nothing; ``forceadd`` is
 not modelled.  Bitmap sets take only values inside their range; bitmap:ip,mac is
 :mod:`~pynetfilter.netfilter.ipset_ipmac`'s.  ``list:set`` adds to (deletes
-from) the first member set that takes it.  ``find`` is the element a packet hits, for
+from) the first member set that takes it (never a ``family inet6`` one: the kernel refuses a
+set of the other family, and list:set goes on to the next).  ``find`` is the element a packet hits, for
 ``--map-set``.
 """
 
@@ -24,42 +25,16 @@ from typing import Any
 
 from pynetfilter.netfilter import ipset_ipmac
 from pynetfilter.netfilter import ipset_types as T
-from pynetfilter.netfilter.ipset import Element, IpSet, _port_of
-from pynetfilter.packet.model import IPPROTO_TCP, IPPROTO_UDP
+from pynetfilter.netfilter.ipset import Element, IpSet, packet_values
 
 NO_TIMEOUT = 0xFFFFFFFF  # the rule gave no --timeout: the set's default applies
 MAX_TIMEOUT = (0xFFFFFFFF >> 1) // 1000  # IPSET_MAX_TIMEOUT, seconds
 Devs = tuple[str | None, str | None]
 
 
-def _values(s: IpSet, pkt: Any, dir_flags: int, devs: Devs) -> list[Any] | None:
-    """The packet's value for each dimension (None: the packet has no such field)."""
-    values: list[Any] = []
-    for i, kind in enumerate(s.dims):
-        src = bool(dir_flags & (1 << (i + 1)))
-        if kind in ("ip", "net"):
-            values.append(pkt.saddr if src else pkt.daddr)
-        elif kind == "iface":
-            dev = devs[0] if src else devs[1]
-            if dev is None:
-                return None
-            values.append((dev, False))
-        else:
-            pp = _port_of(pkt, src)
-            if pp is None:
-                return None
-            if s.type == "bitmap:port":
-                if pp[0] not in (IPPROTO_TCP, IPPROTO_UDP):
-                    return None
-                values.append(pp[1])
-            else:
-                values.append(pp)
-    return values
-
-
 def element_key(s: IpSet, pkt: Any, dir_flags: int, devs: Devs = (None, None)) -> tuple[Any, ...] | None:
     """The element the kernel's kadt builds from *pkt* for add/del, or None (-EINVAL, out of range)."""
-    values = _values(s, pkt, dir_flags, devs)
+    values = packet_values(s, pkt, dir_flags, devs)
     if values is None:
         return None
     key: list[Any] = []
@@ -80,7 +55,7 @@ def add(sets: dict[str, IpSet], name: str, pkt: Any, dim: int, dir_flags: int, n
         timeout: int = NO_TIMEOUT, exist: bool = False, devs: Devs = (None, None)) -> bool:
     """ip_set_add from a packet: True when the set took (or renewed) the element."""
     s = sets.get(name)
-    if s is None or dim < len(s.dims):
+    if s is None or dim < len(s.dims) or s.family == "inet6":  # ip_set_add/del/test: family mismatch
         return False
     if s.type == "list:set":
         return any(add(sets, m, pkt, dim, dir_flags, now, timeout, exist, devs) for m in s.members)
@@ -110,7 +85,7 @@ def delete(sets: dict[str, IpSet], name: str, pkt: Any, dim: int, dir_flags: int
            devs: Devs = (None, None)) -> bool:
     """ip_set_del from a packet: True when a live element was removed."""
     s = sets.get(name)
-    if s is None or dim < len(s.dims):
+    if s is None or dim < len(s.dims) or s.family == "inet6":  # ip_set_add/del/test: family mismatch
         return False
     if s.type == "list:set":
         return any(delete(sets, m, pkt, dim, dir_flags, now, devs) for m in s.members)
@@ -128,7 +103,7 @@ def find(sets: dict[str, IpSet], name: str, pkt: Any, dim: int, dir_flags: int, 
          devs: Devs = (None, None)) -> Element | None:
     """The element *pkt* hits (ip_set_test's lookup; a nomatch element is no hit)."""
     s = sets.get(name)
-    if s is None or dim < len(s.dims):
+    if s is None or dim < len(s.dims) or s.family == "inet6":  # ip_set_add/del/test: family mismatch
         return None
     if s.type == "list:set":
         for m in s.members:
@@ -139,7 +114,7 @@ def find(sets: dict[str, IpSet], name: str, pkt: Any, dim: int, dir_flags: int, 
         return None
     if s.type == "bitmap:ip,mac":
         return ipset_ipmac.kadt_test(s, pkt, dir_flags, now, 0)
-    values = _values(s, pkt, dir_flags, devs)
+    values = packet_values(s, pkt, dir_flags, devs)
     e = s.lookup(values, now) if values is not None else None
     return e if e is not None and not e.nomatch else None
 

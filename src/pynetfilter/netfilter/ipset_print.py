@@ -24,7 +24,7 @@ def header(s: IpSet) -> str:
     out: list[str] = []
     if s.layout is not None:
         out += [f"family {s.family}", f"hashsize {1 << s.layout.bits}", f"maxelem {s.maxelem}"]
-        if s.netmask != 32:
+        if s.netmask != s.bits:
             out.append(f"netmask {s.netmask}")
     elif s.type in ("bitmap:ip", "bitmap:ip,mac"):
         out.append(f"range {T.fmt_addr(s.range[0])}-{T.fmt_addr(s.range[1])}")

@@ -167,22 +167,25 @@ class Session:
         cidr: int | None = None
         initval: int | None = None
         opts = args[2:]
+        if "family" in t.create:
+            self._family(s, opts)
         i = 0
         while i < len(opts):
             o = opts[i]
-            valued = o not in ("counters", "comment", "skbinfo", "forceadd")
+            valued = o not in ("counters", "comment", "skbinfo", "forceadd", "-4", "-6")
             allowed = o in t.create or o in ("timeout", "counters", "comment", "skbinfo")
             if not allowed:
                 raise T.usage_error(f"Unknown argument: `{o}'")
             if valued and i + 1 >= len(opts):
                 raise T.usage_error(f"Missing mandatory argument of option `{o}'")
             v = opts[i + 1] if valued else ""
+            if o in ("family", "-4", "-6"):  # read before the rest (_family)
+                i += 2 if valued else 1
+                continue
+            if o in s.options:
+                raise T.syntax(f"{o} already specified")
             s.options[o] = v
-            if o == "family":
-                if v not in ("inet", "ipv4", "inet6", "ipv6"):
-                    raise T.syntax(f"unknown inet family {v}")
-                s.family = "inet6" if v in ("inet6", "ipv6") else "inet"
-            elif o == "hashsize":
+            if o == "hashsize":
                 hashsize = max(64, T.number(v, 0, 0xFFFFFFFF))
             elif o == "maxelem":
                 s.maxelem = T.number(v, 0, 0xFFFFFFFF)
@@ -191,11 +194,12 @@ class Session:
             elif o == "initval":
                 initval = T.number(v, 0, 0xFFFFFFFF)
             elif o == "netmask":
+                top = s.bits if typ.startswith("hash:") else 32
                 try:
-                    s.netmask = T.number(v, 1, 32)
+                    s.netmask = T.number(v, 1, top)
                 except T.IpsetError as e:
                     raise T.IpsetError(f"{e.text}\nSyntax error: netmask is out of the inclusive range "
-                                       "of 1-32") from None
+                                       f"of 1-{top}") from None
             elif o == "timeout":
                 s.timeout = T.number(v, 0, T.MAX_TIMEOUT)
             elif o == "size":
@@ -212,12 +216,16 @@ class Session:
             raise T.usage_error("Mandatory option `range' is missing")
         if typ == "bitmap:ip,mac":
             ipset_ipmac.check_range(s.range[0], s.range[1], cidr)
+        if s.family == "inet6" and "netmask" not in s.options:
+            s.netmask = 128
         if typ.startswith("hash:"):
             s.initval = self.rng.getrandbits(32) if initval is None else initval
-            s.layout = Layout(typ, max(0, (hashsize - 1).bit_length()), s.initval, s.dsize, s.bucketsize)
+            s.layout = Layout(typ, max(0, (hashsize - 1).bit_length()), s.initval, s.dsize, s.bucketsize,
+                              s.bits // 8)
         old = self.sets.get(name)
         if old is not None:
-            if exist and old.type == s.type and old.family == s.family and _same_set(old, s):
+            # ip_set_create compares the type, not the family: an inet set "exists" as inet6
+            if exist and old.type == s.type and _same_set(old, s):
                 return
             raise T.IpsetError("Set cannot be created: set with the same name already exists")
         self.sets[name] = s
@@ -226,6 +234,25 @@ class Session:
         else:
             self.index.append(name)
         self._sync()
+
+    @staticmethod
+    def _family(s: IpSet, opts: list[str]) -> None:
+        """ipset reads the family (``family NAME``, ``-4``, ``-6``: one option) before the other
+        create options, so a netmask may precede it."""
+        given = False
+        for i, o in enumerate(opts):
+            if o not in ("family", "-4", "-6"):
+                continue
+            v = opts[i + 1] if o == "family" and i + 1 < len(opts) else ""
+            if given:
+                raise T.syntax(f"{o} already specified")
+            if o == "family" and v not in ("inet", "ipv4", "inet6", "ipv6"):
+                if not v:
+                    raise T.usage_error("Missing mandatory argument of option `family'")
+                raise T.syntax(f"unknown inet family {v}")
+            s.family = "inet6" if o == "-6" or v in ("inet6", "ipv6") else "inet"
+            s.options["family"] = s.family
+            given = True
 
     @staticmethod
     def _range(typ: str, text: str) -> tuple[int, int]:
@@ -264,10 +291,8 @@ class Session:
         y = self.sets.get(b)
         if y is None:
             raise T.IpsetError("Sets cannot be swapped: the second set does not exist")
-        if x.type != y.type:
+        if x.type != y.type or x.family != y.family:  # ip_set_swap: one error for both
             raise T.IpsetError("The sets cannot be swapped: their type does not match")
-        if x.family != y.family:
-            raise T.IpsetError("The sets cannot be swapped: their family does not match")
         # The kernel swaps the sets behind the names: references stay with the names.
         x.name, y.name = b, a
         self.sets[a], self.sets[b] = y, x
@@ -331,7 +356,15 @@ class Session:
 
 
 def _same_set(a: IpSet, b: IpSet) -> bool:
-    """mtype_same_set: what -exist compares (not hashsize, initval)."""
-    return (a.maxelem, a.timeout, a.netmask, a.counters, a.comment, a.skbinfo, a.range, a.size) == \
-        (b.maxelem, b.timeout, b.netmask, b.counters, b.comment, b.skbinfo, b.range, b.size)
+    """mtype_same_set: what -exist compares (not hashsize, initval, family)."""
+    return (a.maxelem, a.timeout, _bitmask(a), a.counters, a.comment, a.skbinfo, a.range, a.size) == \
+        (b.maxelem, b.timeout, _bitmask(b), b.counters, b.comment, b.skbinfo, b.range, b.size)
+
+
+def _bitmask(s: IpSet) -> int:
+    """hash:ip's 128-bit bitmask as the kernel stores it: all ones, an inet netmask in its first
+    32 bits only (so inet /32 equals inet6 /128, and inet6 /32 equals neither)."""
+    if s.family == "inet6":
+        return T.mask(s.netmask, 128)
+    return T.mask(s.netmask) << 96 | (1 << 96) - 1
 

@@ -3,10 +3,11 @@
 Each :class:`SetType` says what ``ipset create`` accepts for the type, the
 dimensions of its elements, the revision the kernel reports, and the sizes
 "Size in memory" is made of.  The element struct sizes are the kernel's
-(``struct hash_ip4_elem`` ...); the per-set header sizes (the ``struct htype``
-and table header, which depend on kernel config) were measured on this
-project's kernel (6.18, x86-64) with empty sets, see
-tests/netfilter/ipset/cases/memsize.cmds.
+(``struct hash_ip4_elem``, ``hash_ip6_elem`` ...); the per-set header sizes
+(the ``struct htype`` and table header, which depend on kernel config and, for
+family inet6, grow with the 128 prefix lengths a net type tracks) were measured
+on this project's kernel (6.18, x86-64) with empty sets, see
+tests/netfilter/ipset/cases/memsize.cmds and inet6_ops.cmds.
 
 Parse errors carry ipset's own wording (``Syntax error: ...``); an
 :class:`IpsetError` renders as ipset prints it: ``ipset v7.17: <text>``.
@@ -25,6 +26,7 @@ TRY_HELP = "Try `ipset help' for more information."
 IFNAMSIZ = 16
 MAX_TIMEOUT = 2147483  # UINT_MAX / 1000 / 2: ipset's timeout range
 MAXNAMELEN = 32
+IPPROTO_ICMPV6 = 58
 
 
 class IpsetError(PynfError):
@@ -55,18 +57,20 @@ class SetType:
     elem_size: int  # sizeof the kernel's IPv4 element struct (hash) or 0
     base_mem: int  # memsize of the empty set (one lock region), measured
     nomatch: bool = False
+    elem_size6: int = 0  # sizeof the kernel's IPv6 element struct (hash types: family inet6)
+    base_mem6: int = 0  # memsize of the empty family inet6 set, measured (inet6.cmds)
 
 
 _EXT = ("timeout", "counters", "comment", "skbinfo")
-_HASH = ("family", "hashsize", "maxelem", "bucketsize", "initval", "forceadd")
+_HASH = ("family", "-4", "-6", "hashsize", "maxelem", "bucketsize", "initval", "forceadd")
 TYPES = {t.name: t for t in (
-    SetType("hash:ip", ("ip",), 6, (*_HASH, "netmask"), 4, 216),
-    SetType("hash:net", ("net",), 7, _HASH, 8, 456, nomatch=True),
-    SetType("hash:ip,port", ("ip", "port"), 7, _HASH, 8, 216),
-    SetType("hash:net,port", ("net", "port"), 8, _HASH, 8, 456, nomatch=True),
-    SetType("hash:ip,port,ip", ("ip", "port", "ip"), 6, _HASH, 12, 208),
-    SetType("hash:ip,port,net", ("ip", "port", "net"), 8, _HASH, 12, 464, nomatch=True),
-    SetType("hash:net,iface", ("net", "iface"), 8, _HASH, 28, 488, nomatch=True),
+    SetType("hash:ip", ("ip",), 6, (*_HASH, "netmask"), 4, 216, False, 16, 224),
+    SetType("hash:net", ("net",), 7, _HASH, 8, 456, True, 20, 1240),
+    SetType("hash:ip,port", ("ip", "port"), 7, _HASH, 8, 216, False, 20, 232),
+    SetType("hash:net,port", ("net", "port"), 8, _HASH, 8, 456, True, 20, 1240),
+    SetType("hash:ip,port,ip", ("ip", "port", "ip"), 6, _HASH, 12, 208, False, 36, 232),
+    SetType("hash:ip,port,net", ("ip", "port", "net"), 8, _HASH, 12, 464, True, 36, 1256),
+    SetType("hash:net,iface", ("net", "iface"), 8, _HASH, 28, 488, True, 40, 1264),
     SetType("bitmap:ip", ("ip",), 3, ("range", "netmask"), 0, 88),
     SetType("bitmap:port", ("port",), 3, ("range",), 0, 72),
     SetType("bitmap:ip,mac", ("ip", "mac"), 3, ("range",), 8, 80),
@@ -95,8 +99,10 @@ for _n, (_t, _c) in ICMP_NAMES.items():
     _ICMP_BY_CODE.setdefault(_t << 8 | _c, _n)
 
 
-def mask(plen: int) -> int:
-    return (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF if plen else 0
+def mask(plen: int, bits: int = 32) -> int:
+    """The netmask of a prefix length, for 32-bit (inet) or 128-bit (inet6) addresses."""
+    full = (1 << bits) - 1
+    return full ^ ((1 << (bits - plen)) - 1)
 
 
 def number(text: str, lo: int, hi: int) -> int:
@@ -127,43 +133,79 @@ def fmt_addr(v: int) -> str:
     return ".".join(str(v >> s & 0xFF) for s in (24, 16, 8, 0))
 
 
+def cidr(text: str, bits: int = 32) -> int:
+    """A prefix length: ipset reads a u8, then checks it against the address width."""
+    plen = number(text, 0, 255)
+    if plen > bits:
+        raise syntax(f"'{text}' is out of range 0-{bits}")
+    return plen
+
+
 def addr_range(text: str) -> tuple[int, int, int]:
-    """``A``, ``A/len`` or ``A-B``: (first, last, prefix length or 32)."""
-    if "-" in text:
+    """``A``, ``A/len`` or ``A-B``: (first, last, prefix length or 32); ipset reads the prefix
+    length before the address."""
+    if "-" in text and "/" not in text:
         a, _, b = text.partition("-")
         first, last = addr(a), addr(b)
         if first > last:
             first, last = last, first
         return first, last, 32
     host, sep, plen_s = text.partition("/")
+    plen = cidr(plen_s) if sep else 32
     ip = addr(host)
-    if not sep:
-        return ip, ip, 32
-    plen = number(plen_s, 0, 32)
     return ip & mask(plen), ip | (~mask(plen) & 0xFFFFFFFF), plen
 
 
-def proto_port(text: str, where: str) -> tuple[int, int]:
-    """``[proto:]port``: tcp by default; icmp takes a type name or type/code."""
-    proto_s, sep, port_s = text.rpartition(":")
+def proto_ports(text: str, v6: bool = False) -> list[tuple[int, int]]:
+    """``[proto:]port`` or, for protocols with ports, ``[proto:]from-to``: every (proto, port)."""
+    proto_s, sep, port_s = text.partition(":")
     if not sep:
         proto_s, port_s = "tcp", text
-    proto = number(proto_s, 0, 255) if proto_s.isdigit() else protocol_by_name(proto_s)
+    lo_s, dash, hi_s = port_s.partition("-")
+    proto = int(proto_s) if proto_s.isdigit() else protocol_by_name(proto_s)
+    if not dash or proto not in (6, 17, 132, 136, 33):
+        return [proto_port(text, v6)]
+    lo, hi = port(lo_s, proto_s), port(hi_s, proto_s)
+    return [(proto, p) for p in range(min(lo, hi), max(lo, hi) + 1)]
+
+
+def proto_port(text: str, v6: bool = False) -> tuple[int, int]:
+    """``[proto:]port``: tcp by default; icmp (inet) and ipv6-icmp (inet6) take a type name or
+    type/code."""
+    proto_s, sep, port_s = text.partition(":")
+    if not sep:
+        proto_s, port_s = "tcp", text
+    proto = number(proto_s, 0, 255) if proto_s.isdigit() else \
+        protocol_by_name("ipv6-icmp" if proto_s == "icmpv6" else proto_s)
     if proto is None:
         raise syntax(f"cannot parse '{proto_s}' as a protocol")
+    if proto in (IPPROTO_ICMP, IPPROTO_ICMPV6) and v6 != (proto == IPPROTO_ICMPV6):
+        e = syntax("Protocol ICMPv6 can be used with family inet6 only" if v6 is False
+                   else "Protocol ICMP can be used with family inet only")
+        e.family_mismatch = True  # type: ignore[attr-defined]
+        raise e
+    if proto == IPPROTO_ICMPV6:
+        from pynetfilter.netfilter.ipset_inet6 import icmpv6
+
+        return proto, icmpv6(port_s)
     if proto == IPPROTO_ICMP:
         if port_s in ICMP_NAMES:
             t, c = ICMP_NAMES[port_s]
             return proto, t << 8 | c
-        t_s, slash, c_s = port_s.partition("/")
-        if slash and t_s.isdigit() and c_s.isdigit() and int(t_s) < 256 and int(c_s) < 256:
-            return proto, int(t_s) << 8 | int(c_s)
-        raise IpsetError(f"Cannot parse {port_s} as an ICMP type/code.")
+        return proto, icmp_typecode(port_s, "ICMP")
     if proto in (6, 17, 132, 136, 33) or not sep:
         return proto, port(port_s, proto_s)
     if port_s != "0":
         raise syntax(f"Protocol {proto_s} can be used with pseudo port value 0 only.")
     return proto, 0
+
+
+def icmp_typecode(text: str, what: str) -> int:
+    """``TYPE/CODE`` (numbers, each 0-255), type << 8 | code."""
+    t_s, slash, c_s = text.partition("/")
+    if not slash:
+        raise IpsetError(f"Cannot parse {text} as an {what} type/code.")
+    return number(t_s, 0, 255) << 8 | number(c_s, 0, 255)
 
 
 def port(text: str, proto_s: str = "tcp") -> int:
@@ -184,6 +226,10 @@ def port(text: str, proto_s: str = "tcp") -> int:
 def fmt_proto_port(pp: tuple[int, int]) -> str:
     proto, value = pp
     name = protocol_name(proto) or str(proto)
+    if proto == IPPROTO_ICMPV6:
+        from pynetfilter.netfilter.ipset_inet6 import fmt_icmpv6
+
+        return f"{name}:{fmt_icmpv6(value)}"
     if proto == IPPROTO_ICMP:
         return f"icmp:{_ICMP_BY_CODE.get(value) or f'{value >> 8}/{value & 0xFF}'}"
     return f"{name}:{value}"

@@ -17,6 +17,11 @@ timestamp order, with the capture's time as the engine's clock:
 * on ``lo`` libpcap keeps only the arriving copy, so such a packet is first the
   host's output and then its input (keeping the conntrack entry OUTPUT gave it,
   as the looped skb does);
+* a reply REJECT sent to one of the host's own packets refused in filter
+  OUTPUT (a RST, an ICMP error, captured only on ``lo``) brings that packet
+  back: inferred from the reply, it is sent through OUTPUT, where the engine
+  generates the reply, and the frame is the reply's looped copy
+  (:mod:`pynetfilter.replay.rejected`);
 * the host's own packets are fed to OUTPUT as their socket sent them: mapped
   back through their connection's NAT, and for a connection's first packet
   inferred from the nat OUTPUT rules (:mod:`pynetfilter.replay.infer`: a
@@ -114,11 +119,18 @@ class Replay:
             if origin is not None:
                 return Step(f, f"egress copy of {origin}", None)
             out, note = self._send_own(pkt, f)
-            self._expect_generated(out, f)
+            self.expect_generated(out, f)
             return Step(f, "send" + note, out)
         if f.ifname == "lo":  # only the arriving copy is captured: it was the host's output first
+            rejected = self._rejected(i, f)
+            if rejected is not None:
+                return rejected
             sent, note = self._send_own(_fresh(f), f)
-            self._expect_generated(sent, f)
+            if sent.reason.startswith("no route") and not sent.path:
+                # It left through lo, so it had a route: a source no socket may send from is the
+                # kernel's own packet's (routed by destination alone, FLOWI_FLAG_ANYSRC).
+                sent = eng.send(self._as_sent(_fresh(f))[0], f.ts, generated=True)
+            self.expect_generated(sent, f)
             if sent.verdict != "accept":
                 return Step(f, "loopback" + note, sent)
             # The looped skb keeps its conntrack entry (nf_conntrack_in finds it attached): a
@@ -126,10 +138,10 @@ class Replay:
             pkt.meta.ct, pkt.meta.ctinfo = sent.packet.meta.ct, sent.packet.meta.ctinfo
         pkt.meta.pkt_type = f.pkt_type
         pkt.meta.src_mac = f.src_mac
-        out = self._receive_looped(pkt, f.ts) if f.ifname == "lo" else eng.receive(pkt, f.ifname, f.ts)
+        out = self.receive_looped(pkt, f.ts) if f.ifname == "lo" else eng.receive(pkt, f.ifname, f.ts)
         if out.verdict == "accept" and out.disposition == "forward":
             self.egress.expect(out.packet, out.oif, f.ts, f.n)
-        self._expect_generated(out, f)
+        self.expect_generated(out, f)
         return Step(f, ("loopback" + note) if f.ifname == "lo" else "receive", out)
 
     def _send_own(self, pkt: Packet, f: Frame) -> tuple[Outcome, str]:
@@ -160,6 +172,14 @@ class Replay:
             note += f" (AMBIGUOUS: or sent {'; '.join(inf.others)})"
             self.warnings.add("ambiguous", f.n)
         return out, note
+
+    def _rejected(self, i: int, f: Frame) -> Step | None:
+        """A reply REJECT sent when filter OUTPUT refused one of the host's own packets, which the
+        capture cannot show: that packet through OUTPUT, then this reply through PREROUTING, INPUT."""
+        from pynetfilter.replay.rejected import replay_reply
+
+        done = replay_reply(self, i, f)
+        return Step(f, done[0], done[1]) if done is not None else None
 
     def _socket_port(self, pkt: Packet, f: Frame) -> None:
         """A looped-back connection's replies are captured after NAT undid it, to the socket's
@@ -209,18 +229,18 @@ class Replay:
             l4.sport, l4.dport = sent.sport, sent.dport  # type: ignore[union-attr]
         return pkt, True
 
-    def _receive_looped(self, pkt: Packet, now: float) -> Outcome:
+    def receive_looped(self, pkt: Packet, now: float) -> Outcome:
         """A looped-back packet keeps its output route (skb_dst), so ip_rcv_finish does no input
         route lookup for it: no martian-source check, local delivery."""
         from pynetfilter.netfilter.host import Route
 
         return self.engine.receive(pkt, "lo", now, route=Route("local", "lo", type="local"))
 
-    def _expect_generated(self, out: Outcome, f: Frame) -> None:
+    def expect_generated(self, out: Outcome, f: Frame) -> None:
         for g in out.generated:
             if g.verdict == "accept" and g.disposition in ("out", "forward") and g.oif != "lo":
                 self.egress.expect(g.packet, g.oif, f.ts, f.n)
-            self._expect_generated(g, f)
+            self.expect_generated(g, f)
 
 
 def _fresh(f: Frame) -> Packet:

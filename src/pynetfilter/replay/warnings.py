@@ -5,7 +5,8 @@ reading the capture (packets cut by the snap length, interfaces the host files
 do not know, packets the capturing program lost), while building the host
 (routes without the local table) and while replaying (a TCP connection already
 open when the capture started, a local packet that nat OUTPUT explains in more
-than one way).  :meth:`Warnings.lines` gives one line per kind: the problem,
+than one way, a packet REJECT refused in OUTPUT whose reply does not tell all
+of it).  :meth:`Warnings.lines` gives one line per kind: the problem,
 how many packets it touches and the first of them, and what it does to the
 replay's answer.  ``pynf replay`` prints them on stderr after the replay and,
 with ``--strict``, exits 1 when there is any.
@@ -44,6 +45,11 @@ MESSAGES = {
                     "{first})",
                     "they were replayed as captured (UNEXPLAINED on their lines): the rules or host files "
                     "may not be the ones the capture was taken with"),
+    "rejected": ("{n} packets the host sent that REJECT refused in OUTPUT are known only from the "
+                 "replies on lo, which do not tell all of them (first: packet {first}{extra})",
+                 "what the reply did not tell was guessed (a SYN's options, the payload and flags of a "
+                 "segment a reset without ACK answers, bytes an ICMP error did not quote): the byte "
+                 "counters of the rules those packets passed, and matches on the guessed fields, may differ"),
 }
 
 

@@ -195,6 +195,8 @@ def fast_rule(argv: list[str], table: str):  # type: ignore[no-untyped-def]
                 if tok in ("-s", "-d") and "," in value or not value:
                     return None
                 if tok == "-p":
+                    if any("A" <= c <= "Z" for c in value):
+                        return None  # iptables lowercases -p's word first: the full parser does
                     proto_now = _proto(value, inverted)
                 ip_tokens += (tok, value, "!" if inverted else "")
                 i += 2

@@ -37,3 +37,7 @@
 -m hashlimit --hashlimit-upto 50kb/s --hashlimit-burst 1kb --hashlimit-name hl29
 -m hashlimit --hashlimit-upto 5/s --hashlimit-name hl30 --hashlimit-rate-interval 0 --hashlimit-rate-match
 -m hashlimit --hashlimit-upto 2/sec --hashlimit-name hl31 --hashlimit-htable-expire 0x100
+# the kernel truncates htable-size/htable-max above 1048576 in the stored rule
+-m hashlimit --hashlimit-upto 5/s --hashlimit-name hl40 --hashlimit-htable-size 2097152 --hashlimit-htable-max 3000000
+-m hashlimit --hashlimit-upto 5/s --hashlimit-name hl41 --hashlimit-htable-size 1048576 --hashlimit-htable-max 1048577
+-m hashlimit --hashlimit-upto 5/s --hashlimit-name hl42 --hashlimit-htable-size 4294967295

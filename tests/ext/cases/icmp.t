@@ -31,5 +31,14 @@
 -p udp -m icmp --icmp-type 8
 ! -p icmp -m icmp --icmp-type 8
 -p 1 --icmp-type 0
+# iptables 1.8.9: a code range after the slash, a one-type "type range", and every type 255 saved as "any"
+-p icmp --icmp-type 255/255
+-p icmp ! --icmp-type 255/0
+-p icmp --icmp-type 3/1:4
+-p icmp --icmp-type 3/4:1
+-p icmp --icmp-type 8:8
+-p icmp --icmp-type 8:9
+-p icmp --icmp-type 3/1:
+-p icmp --icmp-type 3x
 :USER1
 -m icmp --icmp-type 8

@@ -1,0 +1,57 @@
+"""Extensions iptables still ships (libipt_ULOG, libxt_LED, libipt_CLUSTERIP, libxt_ipvs) whose
+kernel module this kernel lacks: iptables parses their options as usual, then the kernel finds
+no such target or match when the table is loaded (``iptables: No chain/target/match by that
+name.``, exit 1; in iptables-restore the COMMIT line fails).  Their names still clash with chain
+names (-N)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from pynetfilter.errors import KernelRefusal, ParameterProblem
+from pynetfilter.ext.base import CheckContext, Match, Target
+from pynetfilter.ext.types import try_uint
+
+
+@dataclass(frozen=True, slots=True)
+class AbsentTarget(Target):
+    """A target the kernel does not know; instances keep the parsed options only to compare rules."""
+
+    # The kernel module this target needs (for the refusal's text).
+    module: ClassVar[str] = ""
+
+    def check(self, ctx: CheckContext) -> None:
+        # xt_request_find_target fails before any checkentry: -ENOENT.
+        raise KernelRefusal(f"No chain/target/match by that name ({self.name}: no {self.module} "
+                            "in this kernel)")
+
+
+@dataclass(frozen=True, slots=True)
+class AbsentMatch(Match):
+    """A match the kernel does not know; instances keep the parsed options only to compare rules."""
+
+    module: ClassVar[str] = ""
+
+    def check(self, ctx: CheckContext) -> None:
+        # xt_request_find_match fails before any checkentry: -ENOENT.
+        raise KernelRefusal(f"No chain/target/match by that name ({self.name}: no {self.module} "
+                            "in this kernel)")
+
+
+def parse_string(text: str, opt: str, lo: int, hi: int) -> str:
+    """XTTYPE_STRING's length limits (xtopt_parse_string): between *lo* and *hi* bytes (0: none)."""
+    n = len(text.encode("utf-8", "surrogateescape"))
+    if lo and n < lo:
+        raise ParameterProblem(f"Argument must have a minimum length of {lo} characters: --{opt} \"{text}\"")
+    if hi and n > hi:
+        raise ParameterProblem(f"Argument must have a maximum length of {hi} characters: --{opt} \"{text}\"")
+    return text
+
+
+def parse_int(ext: str, opt: str, text: str, lo: int, hi: int) -> int:
+    """XTTYPE_UINT* (xtopt_parse_int): a whole number in [lo, hi]."""
+    v = try_uint(text, lo, hi)
+    if v is None:
+        raise ParameterProblem(f'{ext}: bad value for option "--{opt}", or out of range ({lo}-{hi}).')
+    return v
