@@ -72,9 +72,17 @@ def compare(path: Path) -> str | None:
 
 
 def main(argv: list[str]) -> int:
+    if {"-h", "--help"} & set(argv):
+        print(__doc__)
+        return 0
     files = [Path(a) for a in argv]
     if not files:
         print(__doc__, file=sys.stderr)
+        return 2
+    missing = [str(p) for p in files if not p.is_file()]
+    if missing:
+        print(f"kernel_diff: no such file: {', '.join(missing)}: expected iptables-restore input",
+              file=sys.stderr)
         return 2
     why = available()
     if why:
