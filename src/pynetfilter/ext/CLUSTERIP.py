@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from pynetfilter.errors import ParameterProblem
-from pynetfilter.ext._absent import AbsentTarget, parse_int
+from pynetfilter.ext._absent import AbsentTarget
 from pynetfilter.ext.base import Opt, Options, RuleContext
 from pynetfilter.ext.mac import parse_mac
+from pynetfilter.ext.types import parse_uint
 
 MAX_NODES = 16  # CLUSTERIP_MAX_NODES
 HASHMODES = {"sourceip": 1, "sourceip-sourceport": 2, "sourceip-sourceport-destport": 3}
@@ -56,11 +57,11 @@ class Clusterip(AbsentTarget):
                 if not mac[0] & 1:
                     raise ParameterProblem("MAC has to be a multicast ethernet address")
             elif n == "total-nodes":
-                total = parse_int("CLUSTERIP", n, g.value, 0, MAX_NODES)
+                total = parse_uint(g.value, 0, MAX_NODES, "", ext="CLUSTERIP", opt=n)
             elif n == "local-node":
-                local = parse_int("CLUSTERIP", n, g.value, 0, MAX_NODES)
+                local = parse_uint(g.value, 0, MAX_NODES, "", ext="CLUSTERIP", opt=n)
             elif n == "hash-init":
-                init = parse_int("CLUSTERIP", n, g.value, 0, 0xFFFFFFFF)
+                init = parse_uint(g.value, 0, 0xFFFFFFFF, "", ext="CLUSTERIP", opt=n)
         given = set(opts.names())
         if given and not given >= FULL:
             raise ParameterProblem("CLUSTERIP target: Invalid parameter combination")

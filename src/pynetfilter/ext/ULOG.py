@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from pynetfilter.errors import ParameterProblem
-from pynetfilter.ext._absent import AbsentTarget, parse_int, parse_string
+from pynetfilter.ext._absent import AbsentTarget, parse_string
 from pynetfilter.ext.base import Opt, Options, RuleContext
+from pynetfilter.ext.types import parse_uint
 
 PREFIX_SIZE = 32  # ULOG_PREFIX_LEN
 DEFAULT_NLGROUP, DEFAULT_QTHRESHOLD, MAX_QLEN = 1, 1, 50
@@ -39,7 +40,7 @@ class Ulog(AbsentTarget):
         for g in opts.items:
             n = g.opt.name
             if n == "ulog-nlgroup":
-                nl_group = 1 << (parse_int("ULOG", n, g.value, 1, 32) - 1)
+                nl_group = 1 << (parse_uint(g.value, 1, 32, "", ext="ULOG", opt=n) - 1)
             elif n == "ulog-prefix":
                 parse_string(g.value, n, 1, 0)
                 if "\n" in g.value:
@@ -47,9 +48,9 @@ class Ulog(AbsentTarget):
                 raw = g.value.encode("utf-8", "surrogateescape")[: PREFIX_SIZE - 1]
                 prefix = raw.decode("utf-8", "surrogateescape")
             elif n == "ulog-cprange":
-                copy_range = parse_int("ULOG", n, g.value, 0, 2**64 - 1)
+                copy_range = parse_uint(g.value, 0, 2**64 - 1, "", ext="ULOG", opt=n)
             elif n == "ulog-qthreshold":
-                qthreshold = parse_int("ULOG", n, g.value, 1, MAX_QLEN)
+                qthreshold = parse_uint(g.value, 1, MAX_QLEN, "", ext="ULOG", opt=n)
         return cls(nl_group, copy_range, qthreshold, prefix)
 
 

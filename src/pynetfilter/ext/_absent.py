@@ -11,7 +11,11 @@ from typing import ClassVar
 
 from pynetfilter.errors import KernelRefusal, ParameterProblem
 from pynetfilter.ext.base import CheckContext, Match, Target
-from pynetfilter.ext.types import try_uint
+
+
+def _missing(name: str, module: str) -> KernelRefusal:
+    """What loading a rule that names an extension without its kernel module gives."""
+    return KernelRefusal(f"No chain/target/match by that name ({name}: no {module} in this kernel)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,8 +27,7 @@ class AbsentTarget(Target):
 
     def check(self, ctx: CheckContext) -> None:
         # xt_request_find_target fails before any checkentry: -ENOENT.
-        raise KernelRefusal(f"No chain/target/match by that name ({self.name}: no {self.module} "
-                            "in this kernel)")
+        raise _missing(self.name, self.module)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +38,7 @@ class AbsentMatch(Match):
 
     def check(self, ctx: CheckContext) -> None:
         # xt_request_find_match fails before any checkentry: -ENOENT.
-        raise KernelRefusal(f"No chain/target/match by that name ({self.name}: no {self.module} "
-                            "in this kernel)")
+        raise _missing(self.name, self.module)
 
 
 def parse_string(text: str, opt: str, lo: int, hi: int) -> str:
@@ -48,10 +50,3 @@ def parse_string(text: str, opt: str, lo: int, hi: int) -> str:
         raise ParameterProblem(f"Argument must have a maximum length of {hi} characters: --{opt} \"{text}\"")
     return text
 
-
-def parse_int(ext: str, opt: str, text: str, lo: int, hi: int) -> int:
-    """XTTYPE_UINT* (xtopt_parse_int): a whole number in [lo, hi]."""
-    v = try_uint(text, lo, hi)
-    if v is None:
-        raise ParameterProblem(f'{ext}: bad value for option "--{opt}", or out of range ({lo}-{hi}).')
-    return v

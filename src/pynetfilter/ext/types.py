@@ -54,9 +54,10 @@ def parse_uint(text: str, lo: int = 0, hi: int = 2**32 - 1, what: str = "number"
     names, the refusal says what xtopt_parse_int says (an XTTYPE_UINT* option)."""
     r = strtoul(text, base)
     if r is None or r[1] != "" or not lo <= r[0] <= hi:
-        if ext:
-            raise ParameterProblem(f'{ext}: bad value for option "--{opt}", or out of range ({lo}-{hi}): '
-                                   f'"{text}" is not {what}')
+        if ext:  # xtopt_parse_int's words, then (given *what*) what the value was to be
+            tail = f': "{text}" is not {what}' if what else "."
+            raise ParameterProblem(f'{ext}: bad value for option "--{opt}", or out of range '
+                                   f"({lo}-{hi}){tail}")
         raise ParameterProblem(f'bad value "{text}": expected {what} ({lo}-{hi})')
     return r[0]
 

@@ -147,11 +147,9 @@ def _errno_text(message: str) -> str:
 
 def _keep_stored(r: Rule) -> None:
     """Put in *r* what the kernel keeps of extensions whose checkentry rewrites their blob."""
-    if any(type(m).rewrites for m in r.matches):
-        r.matches = tuple(m.stored() for m in r.matches)
-    t = r.target
-    if isinstance(t, Extension) and type(t).rewrites:
-        r.target = t.stored()
+    r.matches = tuple(m.stored() for m in r.matches)
+    if isinstance(r.target, Extension):
+        r.target = r.target.stored()
 
 
 def check_table(table: Table, ipsets: Mapping[str, str] | None = None,
@@ -174,7 +172,9 @@ def check_table(table: Table, ipsets: Mapping[str, str] | None = None,
             t = r.target
             if isinstance(t, Extension):
                 exts.append(t)
+            stored = False
             for ext in exts:
+                stored = stored or type(ext).rewrites
                 key: tuple[object, ...] = (id(ext), id(r.ip), mask)
                 if ext is t:  # a target's check may look at the rule's matches (TCPMSS)
                     key += tuple(id(m) for m in r.matches)
@@ -188,5 +188,6 @@ def check_table(table: Table, ipsets: Mapping[str, str] | None = None,
                     # extension names another); dmesg says why.
                     raise KernelRefusal(f"{_errno_text(e.message)}chain {name}: {e.message}") from None
                 cache.add(key)
-            _keep_stored(r)
+            if stored:
+                _keep_stored(r)
 

@@ -31,6 +31,7 @@ bound to it) is no rival to one whose source it picks.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from pynetfilter.model.rule import Rule
     from pynetfilter.model.ruleset import Table
     from pynetfilter.netfilter.par import Par
+    from pynetfilter.netfilter.pipeline import Outcome
     from pynetfilter.packet.model import Packet
 
 LOOPBACK = 0x7F000001
@@ -89,6 +91,32 @@ class Forced:
     def ip_id(self, saddr: int, daddr: int, proto: int) -> int | None:
         pick = getattr(self.fallback, "ip_id", None)
         return pick(saddr, daddr, proto) if pick is not None else None
+
+
+def branches(scratch: Scratch, real: Engine, pkt: Packet, now: float, limit: int,
+             choices: Callable[[list[bool]], Forced],
+             prepare: Callable[[], None] | None = None,
+             ) -> Iterator[tuple[Outcome, list[bool], tuple[str, ...]]]:
+    """Run *pkt* on the scratch engine once per outcome of every ``statistic --mode random`` it
+    meets (depth first, at most *limit* runs; *prepare* runs after each reset): each run's outcome,
+    the statistic outcomes it took, and the rules it passed.  Each run costs a full traversal."""
+    pending: list[list[bool]] = [[]]
+    while pending and limit > 0:
+        forced = pending.pop()
+        scratch.begin(real)
+        if prepare is not None:
+            prepare()
+        ch = choices(forced)
+        scratch.choices = ch
+        try:
+            out = scratch.send(copy.deepcopy(pkt), now, trace=True)
+        finally:
+            sig = tuple(t for t, _n in scratch.bumped)
+            scratch.undo()
+        limit -= 1
+        yield out, list(ch.made), sig
+        for j in range(len(ch.made) - 1, len(forced) - 1, -1):
+            pending.append(ch.made[:j] + [not ch.made[j]])
 
 
 # --------------------------------------------------------------------------- candidates from the rules
@@ -263,22 +291,11 @@ def infer(scratch: Scratch, real: Engine, captured: Packet, oif: str, now: float
                 cand.l4.dport = dport  # type: ignore[union-attr]
             natural = real.host.route_output_addr(daddr).src == saddr
             rank = (0 if natural else 2) + (0 if daddr != captured.daddr else 1)
-            pending: list[list[bool]] = [[]]
-            while pending and runs < MAX_RUNS:
-                forced = pending.pop()
-                ch = Forced(captured, forced)
-                scratch.begin(real)
-                scratch.choices = ch
-                try:
-                    out = scratch.send(copy.deepcopy(cand), now, trace=True)
-                finally:
-                    sig = tuple(t for t, _n in scratch.bumped)
-                    scratch.undo()
+            for out, made, sig in branches(scratch, real, cand, now, MAX_RUNS - runs,
+                                           lambda forced: Forced(captured, forced)):
                 runs += 1
                 if out.verdict == "accept" and out.oif == oif and _same(out.packet, captured):
-                    found.append((rank, cand, list(ch.made), sig))
-                for j in range(len(ch.made) - 1, len(forced) - 1, -1):
-                    pending.append(ch.made[:j] + [not ch.made[j]])
+                    found.append((rank, cand, made, sig))
     if not found:
         return Inference(captured, [], False, unexplained=True)
     found.sort(key=lambda x: x[0])

@@ -50,7 +50,7 @@ from pynetfilter.packet.model import (
     Tcp,
 )
 from pynetfilter.replay.capture import content_key, parse
-from pynetfilter.replay.infer import MAX_RUNS, Forced
+from pynetfilter.replay.infer import MAX_RUNS, Forced, branches
 
 if TYPE_CHECKING:
     from pynetfilter.netfilter.pipeline import Engine, Outcome
@@ -272,27 +272,14 @@ def _trials(scratch: Scratch, real: Engine, cand: Packet, reply: Packet,
     ct = real.conntrack
     t = pkt_tuple(cand)
     hit = ct.find(t) if ct is not None and t is not None else None
-    found: list[tuple[list[bool], tuple[str, ...]]] = []
-    pending: list[list[bool]] = [[]]
-    runs = 0
-    while pending and runs < MAX_RUNS:
-        forced = pending.pop()
-        scratch.begin(real)
+    def with_entry() -> None:  # the scratch engine starts empty: give it the connection's entry
         if hit is not None and scratch.conntrack is not None:
             scratch.conntrack.table.insert(copy.deepcopy(hit[0]), now)
-        ch = ReplyChoices(cand, forced, reply)
-        scratch.choices = ch
-        try:
-            out = scratch.send(copy.deepcopy(cand), now, trace=True)
-        finally:
-            sig = tuple(text for text, _n in scratch.bumped)
-            scratch.undo()
-        runs += 1
-        if out.verdict == "drop" and generated_reply(out, reply) is not None:
-            found.append((list(ch.made), sig))
-        for j in range(len(ch.made) - 1, len(forced) - 1, -1):
-            pending.append(ch.made[:j] + [not ch.made[j]])
-    return found
+
+    return [(made, sig) for out, made, sig in
+            branches(scratch, real, cand, now, MAX_RUNS, lambda forced: ReplyChoices(cand, forced, reply),
+                     with_entry)
+            if out.verdict == "drop" and generated_reply(out, reply) is not None]
 
 
 def replay_reply(rp: Replay, i: int, f: Frame) -> tuple[str, Outcome] | None:
