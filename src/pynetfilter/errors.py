@@ -7,6 +7,8 @@ chain, a failed COMMIT).
 
 from __future__ import annotations
 
+import re
+
 PARAMETER_PROBLEM = 2
 OTHER_PROBLEM = 1
 VERSION_PROBLEM = 3
@@ -17,6 +19,27 @@ def _visible(c: str) -> str:
     if "\udc80" <= c <= "\udcff":
         return f"\\x{ord(c) - 0xDC00:02x}"
     return c if c.isprintable() else repr(c)[1:-1]
+
+
+QUOTE_MAX = 40  # characters of a quoted input word an error message shows
+_MESSAGE_MAX = 400
+
+
+def _clip_quote(m: re.Match[str]) -> str:
+    body = m.group(2)
+    return f"{m.group(1)}{body[:QUOTE_MAX]}...{m.group(3)} ({len(body)} characters)"
+
+
+def _clipped(message: str) -> str:
+    if len(message) <= _MESSAGE_MAX // 2:
+        return message
+    message = _LONG_QUOTE.sub(_clip_quote, message)
+    if len(message) > _MESSAGE_MAX:
+        message = message[:_MESSAGE_MAX] + f"... ({len(message)} characters)"
+    return message
+
+
+_LONG_QUOTE = re.compile(rf"([\"`'])([^\"'`]{{{QUOTE_MAX + 8},}})([\"'])")
 
 
 class PynfError(Exception):
@@ -44,8 +67,9 @@ class PynfError(Exception):
         return self
 
     def __str__(self) -> str:
-        # One line always: control characters from the input are shown escaped.
-        msg = "".join(_visible(c) for c in self.message)
+        # One line always: control characters from the input are shown escaped, and a
+        # long piece of input is quoted by its start only (a 20 MB line is not an error message).
+        msg = "".join(_visible(c) for c in _clipped(self.message))
         if self.line is not None:
             msg = f"line {self.line}: {msg}"
         if self.source is not None:

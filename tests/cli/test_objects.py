@@ -202,6 +202,9 @@ def test_iptables_and_ipset_take_ipsets_files(tmp_path: Path, capsys: pytest.Cap
     more.write_text("create extra bitmap:port range 1-10\nadd extra 5\n")
     assert main(["ipset", "--state", state, "--ipsets", str(more), "list", "-name"]) == 0
     assert capsys.readouterr().out == "blocked\nextra\n"
+    assert main(["ipset", "--state", state, "list", "-name"]) == 0  # a read-only command keeps nothing
+    assert capsys.readouterr().out == "blocked\n"
+    assert main(["ipset", "--state", state, "--ipsets", str(more), "add", "extra", "6"]) == 0  # a change does
     assert main(["ipset", "--state", state, "--ipsets", str(more), "list", "-name"]) == 1  # exists already
     assert "set with the same name already exists" in capsys.readouterr().err
 

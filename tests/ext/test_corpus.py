@@ -23,6 +23,7 @@ from pynetfilter.ext.nfacct import KernelObjects, nfacct_names
 from pynetfilter.ext.realm import REALMS_FILE
 from pynetfilter.ext.set import ipset_family
 from pynetfilter.model.ruleset import Ruleset
+from pynetfilter.syntax import fastparse
 from pynetfilter.syntax.command import Command
 from pynetfilter.syntax.listing import format_rule
 from tools import cases as C
@@ -119,3 +120,37 @@ def test_every_case_file_is_recorded() -> None:
         assert rec.exists(), f"{path.name} not recorded: run tools/record_kernel.py {path.stem}"
         got = [(c["table"], c["chain"], c["rule"]) for c in json.loads(rec.read_text())["cases"]]
         assert got == want, f"{path.name} changed since recording: run tools/record_kernel.py {path.stem}"
+
+
+def test_every_accepted_rule_survives_a_state_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the kernel accepted, a state file (exact save) gives back as the same rule: values
+    iptables-save's text cannot carry included (pynetfilter.syntax.exact)."""
+    kept = exact = 0
+    for ident, case in CASES:
+        if not case["ok"] or (case.get("absent") and Path(case["absent"]).exists()) \
+                or (case.get("present") and not Path(case["present"]).exists()):
+            continue
+        monkeypatch.setattr(connlabel, "LABEL_FILE", Path(case.get("labels") or LABEL_FILE))
+        connlabel.label_map.cache_clear()
+        fastparse.CACHE.ext.clear()  # parsed with another label file, an instance would be wrong here
+        rs = _ruleset(case["table"], case.get("setup", []))
+        rs.apply(["-t", case["table"], "-A", case["chain"], *shlex.split(case["rule"])])
+        try:
+            text = rs.save(counters=True, exact=True)
+        except PynfError as e:
+            raise AssertionError(f"{ident}: {e}") from None
+        exact += "#pynf-exact " in text
+        again = _ruleset(case["table"], case.get("setup", []))
+        try:
+            again.restore_saved(text, counters=True)
+        except PynfError as e:
+            raise AssertionError(f"{ident}: {e}") from None
+        for name, table in rs.tables.items():
+            for chain, ch in table.chains.items():
+                got = [r.spec() for r in again.tables[name].chains[chain].rules]
+                assert got == [r.spec() for r in ch.rules], ident
+        kept += 1
+    monkeypatch.undo()
+    connlabel.label_map.cache_clear()
+    fastparse.CACHE.ext.clear()
+    assert kept > 2000 and exact > 0, (kept, exact)

@@ -160,11 +160,12 @@ def test_host_file_errors_are_one_line(text: str, message: str) -> None:
 @pytest.mark.parametrize("addrs, routes, message", [
     ("{", "[]", "ip -j addr: not JSON"),
     ("{}", "[]", "expected a JSON list of interfaces"),
-    ("[]", "[{}]", "an entry without dst"),
-    ("[]", '[{"dst": "10.0.0.0/8", "metrics": [{"mtu": "big"}]}]', 'bad mtu "big"'),
-    ("[]", '[{"dst": "10.0.0.0/8", "metrics": {"mtu": 1200}}]', "metrics is not a list"),
+    ("[]", "[{}]", 'ip -j route: entry 1: "dst" missing'),
+    ("[]", '[{"dst": "10.0.0.0/8", "metrics": [{"mtu": "big"}]}]',
+     'entry 1 \\(dst "10.0.0.0/8"\\), metrics 1: "mtu": expected an integer 0..4294967295, got "big"'),
+    ("[]", '[{"dst": "10.0.0.0/8", "metrics": {"mtu": 1200}}]', '"metrics": expected a list of metrics'),
     ('[{"ifname": "x", "ifindex": 2, "addr_info": [{"family": "inet", "local": "1.2.3", "prefixlen": 8}]}]',
-     "[]", 'bad IPv4 address "1.2.3"'),
+     "[]", '"local": expected an IPv4 address, got "1.2.3"'),
 ])
 def test_ip_json_errors_are_one_line(addrs: str, routes: str, message: str) -> None:
     with pytest.raises(PynfError, match=message):

@@ -14,11 +14,12 @@ from __future__ import annotations
 import sys
 import time
 
-from pynetfilter.cli.state import load_state, read, write_state
+from pynetfilter.cli.state import load_state, locked, read, write_state
 from pynetfilter.errors import PARAMETER_PROBLEM, PynfError
+from pynetfilter.netfilter import objects
 from pynetfilter.netfilter.objects import rule_refs
 
-USAGE = "usage: pynf ipset --state FILE [--ipsets FILE]... [ipset arguments...]"
+USAGE = "usage: pynf ipset --state FILE [--follow] [--ipsets FILE]... [ipset arguments...]"
 
 
 def cmd_ipset(argv: list[str]) -> int:
@@ -27,9 +28,13 @@ def cmd_ipset(argv: list[str]) -> int:
         return PARAMETER_PROBLEM
     state, rest = argv[1], argv[2:]
     extra: list[str] = []
-    while len(rest) >= 2 and rest[0] == "--ipsets":
-        extra.append(rest[1])
-        rest = rest[2:]
+    follow = False
+    while rest and (rest[0] == "--follow" or (len(rest) >= 2 and rest[0] == "--ipsets")):
+        if rest[0] == "--follow":
+            follow, rest = True, rest[1:]
+        else:
+            extra.append(rest[1])
+            rest = rest[2:]
     file = None
     args: list[str] = []
     i = 0
@@ -40,22 +45,24 @@ def cmd_ipset(argv: list[str]) -> int:
             continue
         args.append(rest[i])
         i += 1
-    now = time.time()
+    restoring = any(a in ("restore", "r") for a in args)
+    stdin = read(file if file is not None else "-") if restoring else ""
     try:
-        rs, objs = load_state(state, extra, now=now)
+        # ipset has no -w: the kernel serialises its commands, so a writer here waits its turn.
+        with locked(state, None, follow):
+            now = time.time()
+            rs, objs = load_state(state, extra, now=now)
+            before = objects.dump(objs, now)
+            session = objs.session(now, rule_refs(rs))
+            status, out, err = session.run(args, stdin)
+            objs.take(session)
+            if objects.dump(objs, now) != before:  # a command that changed nothing writes nothing
+                write_state(state, rs, objs, now, follow=follow)
     except PynfError as e:
         print(f"pynf: {e}", file=sys.stderr)
         return e.status
-    session = objs.session(now, rule_refs(rs))
-    restoring = any(a in ("restore", "r") for a in args)
-    stdin = ""
-    if restoring:
-        stdin = read(file if file is not None else "-")
-    status, out, err = session.run(args, stdin)
-    objs.take(session)
-    write_state(state, rs, objs, now)
     if file is not None and not restoring:
-        with open(file, "w", encoding="utf-8") as f:
+        with open(file, "w", encoding="utf-8", errors="surrogateescape") as f:
             f.write(out)
         out = ""
     sys.stdout.write(out)

@@ -17,11 +17,13 @@ iptables' status: 2 for a parameter problem, 1 otherwise.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 import time
 from collections.abc import Sequence
 
-from pynetfilter.cli.state import add_files, load_state, write_state
+from pynetfilter.cli.state import add_files, load_state, locked, write_state
 from pynetfilter.cli.state import read as _read
 from pynetfilter.errors import PARAMETER_PROBLEM, PynfError
 from pynetfilter.model.ruleset import Ruleset
@@ -39,10 +41,6 @@ def _load_state(path: str, args: argparse.Namespace | None = None) -> tuple[Rule
     """A state file is iptables-save -c text (with its ipsets and nfacct objects in comment lines,
     see pynetfilter.netfilter.objects); a missing file is a fresh host."""
     return load_state(path, getattr(args, "ipsets", None), getattr(args, "nfacct", None))
-
-
-def _write_state(path: str, rs: Ruleset, objs: Objects) -> None:
-    write_state(path, rs, objs)
 
 
 def cmd_save(args: argparse.Namespace) -> int:
@@ -76,42 +74,109 @@ def cmd_save(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
+    if args.wait_interval is not None:
+        print("Ignoring deprecated --wait-interval option.", file=sys.stderr)
+        if args.wait is None:
+            print("Option --wait-interval requires option --wait", file=sys.stderr)
+            return 1
+    path = args.file or "-"
+    text = _read(path)  # before the lock: a slow producer on stdin must not hold writers up
     try:
-        rs, objs = _load_state(args.state, args)
+        with locked(args.state, args.wait, args.follow):
+            rs, objs = _load_state(args.state, args)
+            generation = rs.generation
+            try:
+                rs.restore(text, counters=args.counters, noflush=args.noflush, table=args.table)
+            except PynfError as e:
+                # As iptables-restore: blocks committed before the error stay.
+                if rs.generation != generation:
+                    write_state(args.state, rs, objs, follow=args.follow)
+                return _fail(path if path != "-" else "", e)
+            write_state(args.state, rs, objs, follow=args.follow)
     except PynfError as e:
         return _fail("", e)
-    path = args.file or "-"
-    try:
-        rs.restore(_read(path), counters=args.counters, noflush=args.noflush, table=args.table)
-    except PynfError as e:
-        # As iptables-restore: blocks committed before the error stay.
-        _write_state(args.state, rs, objs)
-        return _fail(path if path != "-" else "", e)
-    _write_state(args.state, rs, objs)
     return 0
+
+
+def _state_options(argv: list[str], usage: str) -> tuple[str, bool, dict[str, list[str]], list[str]] | None:
+    """``--state FILE [--follow] [--ipsets F]... [--nfacct F]...`` before a command's own words."""
+    if len(argv) < 2 or argv[0] != "--state":
+        print(usage, file=sys.stderr)
+        return None
+    state, rest = argv[1], argv[2:]
+    follow = False
+    files: dict[str, list[str]] = {"ipsets": [], "nfacct": []}
+    while rest:
+        if rest[0] == "--follow":
+            follow, rest = True, rest[1:]
+        elif len(rest) >= 2 and rest[0] in ("--ipsets", "--nfacct"):
+            files[rest[0][2:]].append(rest[1])
+            rest = rest[2:]
+        else:
+            break
+    return state, follow, files, rest
+
+
+READ_ONLY = frozenset("LSCVh")  # iptables commands that change nothing (-L/-S with -Z do)
 
 
 def cmd_iptables(argv: list[str]) -> int:
-    if len(argv) < 2 or argv[0] != "--state":
-        print("pynf iptables: usage: pynf iptables --state FILE [iptables arguments...]", file=sys.stderr)
+    from pynetfilter.syntax.command import parse_command
+
+    got = _state_options(argv, "pynf iptables: usage: pynf iptables --state FILE [--follow] "
+                               "[--ipsets FILE] [--nfacct FILE] [iptables arguments...]")
+    if got is None:
         return PARAMETER_PROBLEM
-    state = argv[1]
-    ns = argparse.Namespace(ipsets=[], nfacct=[])
-    while len(argv) >= 4 and argv[2] in ("--ipsets", "--nfacct"):
-        getattr(ns, argv[2][2:]).append(argv[3])
-        argv = argv[:2] + argv[4:]
+    state, follow, files, words = got
+    ns = argparse.Namespace(**files)
+    if words and words[0] in ("iptables", "iptables-legacy", "iptables-nft"):
+        words = words[1:]
+    words = [w.partition("\0")[0] for w in words]  # what iptables would see of a word holding a NUL
     try:
-        rs, objs = _load_state(state, ns)
+        cmd = parse_command(words)
     except PynfError as e:
-        return _fail("", e)
-    try:
-        out = rs.apply(argv[2:])
-    except PynfError as e:
+        if "--wait-interval only makes sense" in e.message:  # iptables warns first, as it parses
+            print("Ignoring deprecated --wait-interval option.", file=sys.stderr)
         print(f"iptables: {e}", file=sys.stderr)
         return e.status
+    if cmd.wait_interval:
+        print("Ignoring deprecated --wait-interval option.", file=sys.stderr)
+    try:
+        changed = True
+        if cmd.command in READ_ONLY and not cmd.zero_too:
+            # A reader needs no lock: the state is replaced by rename, never edited in place.
+            rs, objs = _load_state(state, ns)
+            generation = rs.generation
+            out = _execute(rs, cmd)
+            # Listing a table the host has not loaded yet loads it (as the kernel's module
+            # does): only then is there something to write.
+            changed = rs.generation != generation
+        if changed:
+            with locked(state, cmd.wait, follow):
+                rs, objs = _load_state(state, ns)
+                out = _execute(rs, cmd)
+                write_state(state, rs, objs, follow=follow)
+    except _IptablesError as e:
+        print(f"iptables: {e.error}", file=sys.stderr)
+        return e.error.status
+    except PynfError as e:
+        return _fail("", e)
     sys.stdout.write(out)
-    _write_state(state, rs, objs)
     return 0
+
+
+class _IptablesError(Exception):
+    """The command itself failed (as opposed to the state file): iptables' wording."""
+
+    def __init__(self, error: PynfError) -> None:
+        self.error = error
+
+
+def _execute(rs: Ruleset, cmd: object) -> str:
+    try:
+        return rs.execute(cmd)  # type: ignore[arg-type]
+    except PynfError as e:
+        raise _IptablesError(e) from None
 
 
 def _object_options(p: argparse.ArgumentParser) -> None:
@@ -119,6 +184,15 @@ def _object_options(p: argparse.ArgumentParser) -> None:
                    help="`ipset save` text: the host's ipsets (repeatable)")
     p.add_argument("--nfacct", action="append", default=[], metavar="FILE",
                    help="`nfacct list` text: the host's nfacct objects (repeatable)")
+
+
+def _wait_seconds(text: str) -> int:
+    from pynetfilter.syntax.words import sscanf_i
+
+    secs = sscanf_i(text)
+    if secs is None:
+        raise argparse.ArgumentTypeError(f'wait seconds not numeric: "{text}"')
+    return secs
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -135,6 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("restore", help="iptables-restore onto a state file")
     p.add_argument("--state", required=True, help="ruleset file (iptables-save -c text)")
+    p.add_argument("--follow", action="store_true",
+                   help="the state is a symbolic link: update the file it points to")
+    p.add_argument("-w", "--wait", nargs="?", type=_wait_seconds, const=-1, metavar="SECONDS",
+                   help="wait for another writer's lock at most SECONDS (default and 0: forever)")
+    p.add_argument("-W", "--wait-interval", metavar="USECS", help="accepted and ignored, as iptables 1.8.9")
     p.add_argument("file", nargs="?", help="restore input (default: stdin)")
     p.add_argument("-c", "--counters", action="store_true")
     p.add_argument("-n", "--noflush", action="store_true")
@@ -159,8 +238,23 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _bytes_streams() -> None:
+    """Bytes in, bytes out, in any locale: names and comments may hold any byte but NUL
+    (undecodable ones ride in str as surrogates), and are written back as the same bytes."""
+    for stream in (sys.stdin, sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):  # a stream already read from, or closed
+                reconfigure(encoding="utf-8", errors="surrogateescape")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args_list = list(sys.argv[1:] if argv is None else argv)
+    _bytes_streams()
+    if argv is None:
+        # The arguments' own bytes, whatever the locale decoded them as.
+        args_list = [os.fsencode(a).decode("utf-8", "surrogateescape") for a in sys.argv[1:]]
+    else:
+        args_list = list(argv)
     try:
         if args_list and args_list[0] == "iptables":
             return cmd_iptables(args_list[1:])

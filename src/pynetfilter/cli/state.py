@@ -7,10 +7,10 @@ whole stays loadable by iptables-restore.
 
 from __future__ import annotations
 
-import os
 import time
 
 from pynetfilter.errors import PynfError
+from pynetfilter.io import statefile
 from pynetfilter.model.ruleset import Ruleset
 from pynetfilter.netfilter import objects
 from pynetfilter.netfilter.objects import Objects
@@ -44,11 +44,11 @@ def ruleset_from(text: str, objs: Objects, *, counters: bool = True) -> Ruleset:
 def load_state(path: str, ipsets: list[str] | None = None, accts: list[str] | None = None,
                now: float | None = None) -> tuple[Ruleset, Objects]:
     """The state file's ruleset and objects (a missing file is a fresh host), plus the given files'."""
-    if not os.path.exists(path):
+    data = statefile.read_state(path)
+    if data is None:
         objs, rules = Objects(), ""
     else:
-        text = read(path)
-        obj_text, rules = objects.split(text)
+        obj_text, rules = objects.split(data.decode("utf-8", "surrogateescape"))
         try:
             objs = objects.load(obj_text)
         except PynfError as e:
@@ -64,9 +64,19 @@ def load_state(path: str, ipsets: list[str] | None = None, accts: list[str] | No
     return rs, objs
 
 
-def write_state(path: str, rs: Ruleset, objs: Objects, now: float | None = None) -> None:
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8", errors="surrogateescape") as f:
-        f.write(objects.dump(objs, time.time() if now is None else now))
-        f.write(rs.save(counters=True))
-    os.replace(tmp, path)
+def state_text(rs: Ruleset, objs: Objects, now: float | None = None) -> str:
+    return objects.dump(objs, time.time() if now is None else now) + rs.save(counters=True, exact=True)
+
+
+def write_state(path: str, rs: Ruleset, objs: Objects, now: float | None = None, *,
+                follow: bool = False) -> None:
+    """Replace the state file (see pynetfilter.io.statefile: exclusive temporary file, fsync,
+    rename; mode and owner kept; a symlink only with *follow*)."""
+    statefile.write_state(path, state_text(rs, objs, now).encode("utf-8", "surrogateescape"),
+                          follow=follow)
+
+
+def locked(path: str, wait: int | None = None, follow: bool = False) -> statefile.StateLock:
+    """The writers' lock of the state at *path* (of its target with *follow*; a symlink
+    without *follow* is refused here, before anything is read)."""
+    return statefile.StateLock(statefile.target(path, follow), wait)

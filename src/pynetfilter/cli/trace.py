@@ -11,15 +11,19 @@ pynetfilter.netfilter.trace_packet), e.g.::
 Prints every table/chain/rule in the kernel's TRACE wording, then the
 verdict, where the packet went, NAT and conntrack; one block per outcome of
 ``-m statistic --mode random`` with its exact probability.  Other options:
-``--seed N`` (the engine's random seed), ``--max-branches N`` (default 64),
-``--now SECONDS`` (the engine clock), ``--ipsets FILE`` / ``--nfacct FILE``
-(repeatable: the host's ``ipset save`` / ``nfacct list`` text; a state file
-given as RULES brings its own).
+``--seed N`` (the engine's random seed, 0 to 2**64 - 1), ``--max-branches N``
+(default 64), ``--now SECONDS`` (the engine clock: seconds since the epoch, 0
+up to where the kernel's clock ends, KTIME_SEC_MAX), ``--ipsets FILE`` /
+``--nfacct FILE`` (repeatable: the host's ``ipset save`` / ``nfacct list``
+text; a state file given as RULES brings its own).  Each problem is one line
+naming the option, the file (and its line or entry) or the packet word.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 import sys
 from typing import TYPE_CHECKING
 
@@ -31,7 +35,8 @@ if TYPE_CHECKING:
 _VALUED = ("--addrs", "--routes", "--host", "--seed", "--max-branches", "--now")
 _OBJECTS = ("--ipsets", "--nfacct")  # repeatable: `ipset save` / `nfacct list` files
 USAGE = ("usage: pynf trace RULES [--addrs A.json --routes R.json | --host FILE] [--json] [--seed N] "
-         "[--max-branches N] PACKET-WORDS (-p tcp -s A -d B --dport P -i IFACE | --local | -o IFACE ...)")
+         "[--max-branches N] [--now SECONDS] "
+         "PACKET-WORDS (-p tcp -s A -d B --dport P -i IFACE | --local | -o IFACE ...)")
 
 
 def _read(path: str) -> str:
@@ -39,12 +44,27 @@ def _read(path: str) -> str:
         return f.read().decode("utf-8", "surrogateescape")
 
 
-def _number(opts: dict[str, str], name: str, default: str, kind: type = int) -> float:
-    text = opts.get(name, default)
-    try:
-        return kind(text)
-    except ValueError:
-        raise ParameterProblem(f'{name}: bad value "{text}"') from None
+KTIME_SEC_MAX = (2**63 - 1) // 10**9  # the kernel's clock (ktime_t, s64 nanoseconds) ends here
+_DECIMAL = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def _clock(opts: dict[str, str]) -> float:
+    """--now: the engine clock, in seconds since the epoch, as the kernel's real-time clock can be."""
+    text = opts.get("--now", "0")
+    value = float(text) if _DECIMAL.fullmatch(text) else math.nan
+    if not 0 <= value <= KTIME_SEC_MAX:  # NaN fails this too
+        raise ParameterProblem(f'--now: bad value "{text}": expected seconds from 0 to {KTIME_SEC_MAX} '
+                               "(the kernel's clock)")
+    return value
+
+
+def _count(opts: dict[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    text = opts.get(name)
+    if text is None:
+        return default
+    if not (text.isascii() and text.isdigit() and len(text) <= len(str(hi)) and lo <= int(text) <= hi):
+        raise ParameterProblem(f'{name}: bad value "{text}": expected an integer from {lo} to {hi}')
+    return int(text)
 
 
 def _ruleset(text: str, files: dict[str, list[str]], now: float) -> Ruleset:
@@ -91,9 +111,13 @@ def cmd_trace(argv: list[str]) -> int:
         else:
             words.append(w)
         i += 1
-    where = rules_path
+    where = ""
     try:
-        ruleset = _ruleset(_read(rules_path), objects, _number(opts, "--now", "0", float))
+        now = _clock(opts)
+        seed = _count(opts, "--seed", 0, 0, 2**64 - 1)
+        limit = _count(opts, "--max-branches", 64, 1, 2**31 - 1)
+        where = rules_path
+        ruleset = _ruleset(_read(rules_path), objects, now)
         where = ""  # errors from here on are about the packet words or the host
         tp = parse_words(words)
         if "--host" in opts:
@@ -102,8 +126,8 @@ def cmd_trace(argv: list[str]) -> int:
         elif "--addrs" in opts or "--routes" in opts:
             if "--addrs" not in opts or "--routes" not in opts:
                 raise ParameterProblem("--addrs and --routes go together")
-            where = opts["--addrs"]
-            host = Host.from_iproute(_read(opts["--addrs"]), _read(opts["--routes"]))
+            host = Host.from_iproute(_read(opts["--addrs"]), _read(opts["--routes"]),
+                                     names=(opts["--addrs"], opts["--routes"]))
         else:
             host = minimal_host(tp)
         where = ""
@@ -114,9 +138,7 @@ def cmd_trace(argv: list[str]) -> int:
         if tp.iif is None and not pkt.saddr:
             route = host.route_output(pkt)
             pkt.saddr = route.src or 0  # the source a socket would get
-        result = explore(ruleset, host, pkt, tp.iif, now=_number(opts, "--now", "0", float),
-                         seed=int(_number(opts, "--seed", "0")),
-                         limit=max(1, int(_number(opts, "--max-branches", "64"))))
+        result = explore(ruleset, host, pkt, tp.iif, now=now, seed=seed, limit=limit)
     except PynfError as e:
         print(f"pynf trace: {where + ': ' if where else ''}{e}", file=sys.stderr)
         return e.status

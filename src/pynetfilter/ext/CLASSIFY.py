@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from pynetfilter.packet.model import Packet
 
 # One sscanf %x conversion: blanks, an optional sign, an optional 0x, hex digits.
-_SCANF_X = re.compile(r"\s*([+-]?)(?:0[xX](?=[0-9a-fA-F]))?([0-9a-fA-F]+)")
+_SCANF_X = re.compile(r"\s*([+-]?)(?:0[xX](?=[0-9a-fA-F]))?([0-9a-fA-F]+)", re.ASCII)
 
 
 def _scan_hex(text: str) -> tuple[int, str] | None:

@@ -88,6 +88,13 @@ class Connmark(Target):
             out = f" --{op} --nfmask 0x{self.nfmask:x} --ctmask 0x{self.ctmask:x}"
         return out + self._shift("--")
 
+    def exact_save(self) -> str | None:
+        # --set-mark M --mask K keeps K as the nfmask too, which --set-xmark does not print.
+        if self.mode == MODE_SET and self.nfmask != U32:
+            return f" --set-xmark 0x{self.ctmark:x}/0x{self.ctmask:x} --nfmask 0x{self.nfmask:x}" \
+                + self._shift("--")
+        return None
+
     def describe(self, numeric: bool) -> str:
         if self.mode == MODE_SET:
             out = describe_xmark("CONNMARK", self.ctmark, self.ctmask)

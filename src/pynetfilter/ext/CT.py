@@ -5,6 +5,7 @@ Only in the raw table.  The kernel resolves the helper (by name and the rule's `
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -134,6 +135,17 @@ class Ct(Target):
 
     def save(self) -> str:
         return self._text("--")
+
+    def exact_save(self) -> str | None:
+        # The zone's direction flags print only for one direction and a zone that prints.
+        dirs = self.flags & (F_ZONE_DIR_ORIG | F_ZONE_DIR_REPL)
+        both = F_ZONE_DIR_ORIG | F_ZONE_DIR_REPL
+        if not dirs or (dirs != both and (self.zone or self.flags & F_ZONE_MARK)):
+            return None
+        rest = dataclasses.replace(self, flags=self.flags & ~(both | F_ZONE_MARK), zone=0)._text("--")
+        value = "mark" if self.flags & F_ZONE_MARK else str(self.zone)
+        return rest + "".join(f" --zone-{d} {value}" for d, bit in (("orig", F_ZONE_DIR_ORIG),
+                                                                    ("reply", F_ZONE_DIR_REPL)) if dirs & bit)
 
     def describe(self, numeric: bool) -> str:
         return " CT" + self._text("")

@@ -84,6 +84,14 @@ class Ecn(Target):
     def save(self) -> str:
         return self._text(" --ecn-tcp-remove", " --ecn-tcp-ece ", " --ecn-tcp-cwr ", " --ecn-ip-ect ")
 
+    def exact_save(self) -> str | None:
+        # --ecn-ip-ect N before --ecn-tcp-remove: the operation forgets it, the blob keeps N.
+        if self.operation & OP_SET_IP or not self.ip_ect:
+            return None
+        tcp = f" --ecn-tcp-ece {self.ece}" if self.ece else ""
+        tcp += f" --ecn-tcp-cwr {self.cwr}" if self.cwr else ""
+        return f" --ecn-ip-ect {self.ip_ect} --ecn-tcp-remove{tcp}"
+
     def describe(self, numeric: bool) -> str:
         return " ECN" + self._text(" TCP remove", " ECE=", " CWR=", " ECT codepoint=")
 

@@ -25,7 +25,7 @@ USEC = 1_000_000
 NAME_SIZE = 16
 _UNITS = {"s": USEC, "sec": USEC, "secs": USEC, "ms": 1000, "msec": 1000, "msecs": 1000,
           "us": 1, "usec": 1, "usecs": 1}
-_FLOAT = re.compile(r"\s*[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?|nan)", re.I)
+_FLOAT = re.compile(r"\s*[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?|nan)", re.I | re.ASCII)
 
 
 def get_time(text: str) -> int | None:

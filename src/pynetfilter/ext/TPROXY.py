@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from pynetfilter.netfilter.par import Par
     from pynetfilter.packet.model import Packet
 
-_NUMERIC_SERVICE = re.compile(r"\s*([+-]?)([0-9]+)")
+_NUMERIC_SERVICE = re.compile(r"\s*([+-]?)([0-9]+)", re.ASCII)
 
 
 def parse_service_port(text: str) -> int:

@@ -8,6 +8,7 @@ quirks included (``ab:80`` is a port-only range, ``/9000x`` loses its ``x``).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Self
@@ -250,6 +251,13 @@ class NatTarget(Target):
         if self.flags & PERSISTENT:
             out += f" {flag_prefix}persistent"
         return out
+
+    def exact_save(self) -> str | None:
+        if self.flags & PROTO_OFFSET and not self.base_port:
+            # A revision-0 target keeps the /base flag but not the port: iptables-save prints "/0",
+            # which no parser takes back; any base port parses to this same blob.
+            return dataclasses.replace(self, base_port=1).save()
+        return None
 
     def save(self) -> str:
         return self._print(self.save_option + " ", "--")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.ext.base import Match, Opt, Options, RuleContext
-from pynetfilter.ext.esp import U32, parse_spis, print_spis, save_spis, spi_mt
+from pynetfilter.ext.esp import U32, exact_spis, parse_spis, print_spis, save_spis, spi_mt
 
 if TYPE_CHECKING:
     from pynetfilter.netfilter.par import Par
@@ -33,6 +33,9 @@ class Ah(Match):
 
     def save(self) -> str:
         return save_spis("ahspi", self.spis, self.invert)
+
+    def exact_save(self) -> str | None:
+        return exact_spis("ahspi", self.spis, self.invert)
 
     def describe(self, numeric: bool) -> str:
         # libipt_ah prints " ah " and the SPI text right after it.

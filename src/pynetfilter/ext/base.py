@@ -168,6 +168,11 @@ class Extension:
         """The text ``iptables -L`` prints for this extension (after the addresses)."""
         return ""
 
+    def exact_save(self) -> str | None:
+        """Options that parse back to exactly this instance, where :meth:`save` loses something
+        the kernel keeps (iptables-save's own text is lossy there); None when save() is exact."""
+        return None
+
     # True for extensions that look up kernel objects while iptables parses the rule.
     resolves: ClassVar[bool] = False
 

@@ -89,6 +89,14 @@ class Cluster(Match):
         return (f"{bang} --cluster-local-nodemask 0x{self.node_mask:08x} --cluster-total-nodes "
                 f"{self.total_nodes} --cluster-hash-seed 0x{self.hash_seed:08x}")
 
+    def exact_save(self) -> str | None:
+        # --cluster-local-nodemask takes 1-32 only: a higher node's bit is given by its number.
+        if self.node_mask <= NODES_MAX:
+            return None
+        bang = " !" if self.flags & F_INV else ""
+        return (f"{bang} --cluster-local-node {self.node_mask.bit_length()} --cluster-total-nodes "
+                f"{self.total_nodes} --cluster-hash-seed 0x{self.hash_seed:08x}")
+
     def describe(self, numeric: bool) -> str:
         bang = "!" if self.flags & F_INV else ""
         return (f" cluster {bang}node_mask=0x{self.node_mask:08x} total_nodes={self.total_nodes} "

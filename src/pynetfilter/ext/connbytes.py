@@ -103,6 +103,12 @@ class Connbytes(Match):
         return (f"{self._range('--')} --connbytes-mode {MODES[self.what]}"
                 f" --connbytes-dir {DIRS[self.direction]}")
 
+    def exact_save(self) -> str | None:
+        # --connbytes 0:0 prints as "0", which reads back as 0 to infinity.
+        if self.count_from or self.count_to:
+            return None
+        return f" --connbytes 0:0 --connbytes-mode {MODES[self.what]} --connbytes-dir {DIRS[self.direction]}"
+
     def describe(self, numeric: bool) -> str:
         return (f"{self._range('')} connbytes mode {MODES[self.what]}"
                 f" connbytes direction {DIRS[self.direction]}")

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 LABEL_FILE = Path("/etc/xtables/connlabel.conf")
 MAX_BIT = 127  # NF_CT_LABELS_MAX_SIZE * 8 - 1
 OP_INVERT, OP_SET = 0x1, 0x2
-_NUMBER = re.compile(r"\s*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
+_NUMBER = re.compile(r"\s*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)", re.ASCII)
 
 
 @functools.cache
@@ -38,7 +38,7 @@ def label_map() -> tuple[tuple[int, str], ...] | None:
     out = []
     for line in lines:
         fields = line.split("#", 1)[0].split(None, 1)
-        if len(fields) == 2 and fields[0].isdigit():
+        if len(fields) == 2 and (fields[0].isascii() and fields[0].isdigit()):
             out.append((int(fields[0]), fields[1].strip()))
     if not out:
         raise ParameterProblem(f"cannot parse {LABEL_FILE}: no labels found")

@@ -334,7 +334,7 @@ class Conntrack(Match):
                 return False
         return True
 
-    def _dump(self, prefix: str, numeric: bool) -> str:
+    def _dump(self, prefix: str, numeric: bool, exact: bool = False) -> str:
         f, inv = self.match_flags, self.invert_flags
         out: list[str] = []
 
@@ -351,7 +351,7 @@ class Conntrack(Match):
                 out.append(f"{bang(bit)} {prefix}{name} {fmt_addr(addr, mask, numeric)}")
         for (name, bit), (lo, hi) in zip(_PORT_OPTS.items(), self.ports, strict=True):
             if f & bit:
-                text = str(lo) if hi == 0 or lo == hi else f"{lo}:{hi}"
+                text = str(lo) if (hi == 0 and not exact) or lo == hi else f"{lo}:{hi}"
                 out.append(f"{bang(bit)} {prefix}{name} {text}")
         if f & F_STATUS:
             out.append(f"{bang(F_STATUS)} {prefix}ctstatus {fmt_status(self.status_mask)}")
@@ -364,6 +364,12 @@ class Conntrack(Match):
 
     def save(self) -> str:
         return self._dump("--", True)
+
+    def exact_save(self) -> str | None:
+        # "--ctorigsrcport 1000:0" keeps 0 as the high end, which save does not print.
+        lossy = any(self.match_flags & bit and hi == 0 and lo
+                    for (_, bit), (lo, hi) in zip(_PORT_OPTS.items(), self.ports, strict=True))
+        return self._dump("--", True, exact=True) if lossy else None
 
     def describe(self, numeric: bool) -> str:
         return self._dump("", numeric)

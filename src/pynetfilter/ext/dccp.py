@@ -124,6 +124,12 @@ class Dccp(Match):
             out += f"{' !' if self.invflags & OPTION else ''} --dccp-option {self.option}"
         return out
 
+    def exact_save(self) -> str | None:
+        # An empty type list prints as nothing after --dccp-types: the next word would take its place.
+        if not self.flags & TYPE or self.typemask:
+            return None
+        return self.save().replace(" --dccp-types ", ' --dccp-types ""', 1)
+
     def describe(self, numeric: bool) -> str:
         out = " dccp"
         if self.flags & SRC_PORTS:

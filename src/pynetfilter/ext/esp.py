@@ -29,6 +29,11 @@ def save_spis(option: str, spis: tuple[int, int], invert: bool) -> str:
     return f"{' !' if invert else ''} --{option} {lo}" + (f":{hi}" if lo != hi else "")
 
 
+def exact_spis(option: str, spis: tuple[int, int], invert: bool) -> str | None:
+    """The SPI option where save_spis prints nothing but the inversion counts."""
+    return f" ! --{option} 0:{U32}" if invert and spis == (0, U32) else None
+
+
 def spi_mt(pkt: Packet, par: Par, spis: tuple[int, int], invert: bool, offset: int, hdrlen: int) -> bool:
     """esp_mt/ah_mt: the SPI at *offset* of a header of *hdrlen* bytes; later fragments never
     match, a header cut short drops the packet."""
@@ -71,6 +76,9 @@ class Esp(Match):
 
     def save(self) -> str:
         return save_spis("espspi", self.spis, self.invert)
+
+    def exact_save(self) -> str | None:
+        return exact_spis("espspi", self.spis, self.invert)
 
     def describe(self, numeric: bool) -> str:
         text = print_spis(self.spis, self.invert)

@@ -322,6 +322,12 @@ class Hashlimit(Match):
             text += f" --hashlimit-burst {self.burst}"
         return out + self._text("--hashlimit-", text, quantum)
 
+    def exact_save(self) -> str | None:
+        # --hashlimit-rate-interval without --hashlimit-rate-match is kept, and printed only with it.
+        if self.mode & M_RATE_MATCH or not self.interval:
+            return None
+        return self.save() + f" --hashlimit-rate-interval {self.interval}"
+
     def describe(self, numeric: bool) -> str:
         out = " limit: above" if self.mode & M_INVERT else " limit: up to"
         if self.mode & M_BYTES:

@@ -126,6 +126,14 @@ class Icmp(Match):
         code = f"/{self.code_min}" if (self.code_min, self.code_max) != (0, 0xFF) else ""
         return f"{bang} --icmp-type {self.type}{code}"
 
+    def exact_save(self) -> str | None:
+        # save prints a code range by its low end, and type 255 as "any" whatever its codes.
+        codes = (self.code_min, self.code_max)
+        if codes == (0, 0xFF) or (self.type != 0xFF and self.code_min == self.code_max):
+            return None
+        text = str(self.code_min) if self.code_min == self.code_max else f"{self.code_min}:{self.code_max}"
+        return f"{' !' if self.invert else ''} --icmp-type {self.type}/{text}"
+
     def describe(self, numeric: bool) -> str:
         bang = "!" if self.invert else ""
         if not numeric:

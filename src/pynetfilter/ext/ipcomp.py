@@ -48,6 +48,12 @@ class Ipcomp(Match):
             out = f"{' !' if self.invert else ''} --ipcompspi " + (f"{lo}:{hi}" if lo != hi else str(lo))
         return out + (" --compres" if self.hdrres else "")
 
+    def exact_save(self) -> str | None:
+        # The whole SPI range prints as nothing, inverted or not.
+        if self.spis != (0, U32):
+            return None
+        return f"{' !' if self.invert else ''} --ipcompspi 0:{U32}" + (" --compres" if self.hdrres else "")
+
     def describe(self, numeric: bool) -> str:
         lo, hi = self.spis
         out = " comp "

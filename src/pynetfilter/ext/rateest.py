@@ -32,7 +32,7 @@ _SUFFIXES = (("bit", 1.0), ("Kibit", 1024.0), ("kbit", 1e3), ("Mibit", 1024.0**2
              ("Gibit", 1024.0**3), ("gbit", 1e9), ("Tibit", 1024.0**4), ("tbit", 1e12), ("Bps", 8.0),
              ("KiBps", 8.0 * 1024), ("KBps", 8e3), ("MiBps", 8.0 * 1024**2), ("MBps", 8e6),
              ("GiBps", 8.0 * 1024**3), ("GBps", 8e9), ("TiBps", 8.0 * 1024**4), ("TBps", 8e12))
-_FLOAT = re.compile(r"\s*[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?|nan)", re.I)
+_FLOAT = re.compile(r"\s*[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?|nan)", re.I | re.ASCII)
 
 
 def _to_u32(v: float) -> int:
@@ -147,6 +147,14 @@ class Rateest(Match):
         if self.flags & F_REL:
             out += f" --rateest2 {self.name2}"
         return out
+
+    def exact_save(self) -> str | None:
+        # With both bps and pps the mode prints before each, and a second mode is refused.
+        out, mode = self.save(), self._mode("--rateest-")
+        if out.count(mode) < 2:
+            return None
+        head, sep, tail = out.partition(mode)
+        return head + sep + tail.replace(mode, "")
 
     def describe(self, numeric: bool) -> str:
         f = self.flags

@@ -244,6 +244,17 @@ class Recent(Match):
         out += f" --name {self.list_name} --mask {fmt_ipv4(self.mask)}"
         return out + (" --rsource" if self.side == SOURCE else " --rdest")
 
+    def exact_save(self) -> str | None:
+        # libxt_recent prints both counts as signed ints: "--seconds -1" reads back as nothing.
+        if self.seconds < 2**31 and self.hit_count < 2**31:
+            return None
+        out = self.save()
+        if self.seconds:
+            out = out.replace(f" --seconds {_d(self.seconds)}", f" --seconds {self.seconds}", 1)
+        if self.hit_count:
+            out = out.replace(f" --hitcount {_d(self.hit_count)}", f" --hitcount {self.hit_count}", 1)
+        return out
+
     def describe(self, numeric: bool) -> str:
         out = (" !" if self.invert else "") + " recent:"
         out += self._ops("", ("SET", "CHECK", "UPDATE", "REMOVE"))

@@ -148,6 +148,24 @@ class Sctp(Match):
             out += (" !" if self.invflags & CHUNK_TYPES else "") + " --chunk-types" + self._chunks(False)
         return out
 
+    def exact_save(self) -> str | None:
+        # A flag entry holds the chunk's index in the name table (libxt_sctp), which save looks
+        # up as a chunk type: past SHUTDOWN_COMPLETE (I_DATA's flags) the flags are not printed.
+        if not self.flags & CHUNK_TYPES or all(CHUNKS[idx][1] == idx for idx, _, _ in self.flag_info):
+            return None
+        words, flagged = [], set()
+        for idx, flag, mask in self.flag_info:
+            name, typ, valid = CHUNKS[idx]
+            words.append(name + ":" + "".join(valid[7 - b] if flag >> b & 1 else valid[7 - b].lower()
+                                              for b in range(7, -1, -1) if mask >> b & 1))
+            flagged.add(typ)
+        words += [_CHUNK_NAME.get(t, "") for t in range(256) if self.chunkmap >> t & 1 and t not in flagged]
+        bang = " !" if self.invflags & CHUNK_TYPES else ""
+        plain = self.save()
+        head = plain[:plain.index(bang + " --chunk-types")]
+        return (head + bang + " --chunk-types "
+                + _MATCH_NAMES[self.chunk_match_type] + " " + ",".join(words))
+
     def describe(self, numeric: bool) -> str:
         out = " sctp"
         if self.flags & SRC_PORTS:

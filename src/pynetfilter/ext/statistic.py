@@ -27,7 +27,7 @@ MODE_RANDOM, MODE_NTH = 0, 1
 _STRTOD = re.compile(
     r"\s*[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)"
     r"(?:[pP][+-]?\d+)?|inf(?:inity)?|nan)",
-    re.IGNORECASE,
+    re.IGNORECASE | re.ASCII,
 )
 
 

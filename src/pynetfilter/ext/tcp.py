@@ -89,11 +89,21 @@ def parse_ports(text: str, proto: str) -> tuple[int, int]:
     return lo, hi
 
 
-def save_ports(opt: str, lo: int, hi: int, invert: bool) -> str:
-    if lo == 0 and hi == 0xFFFF:
+def save_ports(opt: str, lo: int, hi: int, invert: bool, exact: bool = False) -> str:
+    """The port option as save prints it; nothing for 0:65535, even inverted (unless *exact*)."""
+    if lo == 0 and hi == 0xFFFF and not (exact and invert):
         return ""
     bang = " !" if invert else ""
     return f"{bang} --{opt} {lo}" if lo == hi else f"{bang} --{opt} {lo}:{hi}"
+
+
+def exact_ports(spts: tuple[int, int], dpts: tuple[int, int], invflags: int) -> str | None:
+    """Both port options where save prints "! --dport 0:65535" (which matches nothing) as nothing."""
+    full = (0, 0xFFFF)
+    if not (spts == full and invflags & INV_SRCPT or dpts == full and invflags & INV_DSTPT):
+        return None
+    return (save_ports("sport", *spts, bool(invflags & INV_SRCPT), True)
+            + save_ports("dport", *dpts, bool(invflags & INV_DSTPT), True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +159,14 @@ class Tcp(Match):
             bang = " !" if self.invflags & INV_FLAGS else ""
             out += f"{bang} --tcp-flags {fmt_flags(self.flg_mask)} {fmt_flags(self.flg_cmp)}"
         return out
+
+    def exact_save(self) -> str | None:
+        ports = exact_ports(self.spts, self.dpts, self.invflags)
+        if ports is None:
+            return None
+        plain = save_ports("sport", *self.spts, bool(self.invflags & INV_SRCPT)) \
+            + save_ports("dport", *self.dpts, bool(self.invflags & INV_DSTPT))
+        return ports + self.save()[len(plain):]
 
     def describe(self, numeric: bool) -> str:
         out = " tcp"

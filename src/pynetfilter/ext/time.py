@@ -244,6 +244,21 @@ class Time(Match):
             out += " --contiguous"
         return out
 
+    def exact_save(self) -> str | None:
+        # Day 0 ("--monthdays 0", or an empty item as in "1,,2") sets bit 0, which save never
+        # prints; "--weekdays 8" shifts its bit out of the byte and leaves an empty list.
+        lost_day0 = self.monthdays & 1 and self.monthdays != ALL_MONTHDAYS
+        if not lost_day0 and self.weekdays:
+            return None
+        out = self.save()
+        if lost_day0:
+            days = fmt_monthdays(self.monthdays, False).strip()
+            out = out.replace(" --monthdays" + fmt_monthdays(self.monthdays, False),
+                              " --monthdays 0" + ("," + days if days else ""), 1)
+        if not self.weekdays:
+            out = out.replace(" --weekdays" + fmt_weekdays(self.weekdays), " --weekdays 8", 1)
+        return out
+
     def describe(self, numeric: bool) -> str:
         out = " TIME"
         if self.daytime_start != 0 or self.daytime_stop != MAX_DAYTIME:

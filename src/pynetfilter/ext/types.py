@@ -17,9 +17,19 @@ from pynetfilter.errors import ParameterProblem
 
 # --- numbers -----------------------------------------------------------------
 
-_HEX = re.compile(r"\s*\+?0[xX]([0-9a-fA-F]+)")
-_OCT = re.compile(r"\s*\+?0([0-7]*)")
-_DEC = re.compile(r"\s*\+?([1-9][0-9]*)")
+_HEX = re.compile(r"\s*\+?0[xX]([0-9a-fA-F]+)", re.ASCII)
+_OCT = re.compile(r"\s*\+?0([0-7]*)", re.ASCII)
+_DEC = re.compile(r"\s*\+?([1-9][0-9]*)", re.ASCII)
+
+
+ERANGE = 2**64  # what strtoul's digits past ULONG_MAX read as: every range refuses it
+
+
+def _int(digits: str, base: int) -> int:
+    """The value of a number's digits; past 64 bits (C strtoul: ULONG_MAX and ERANGE, which
+    xtables_strtoul_base refuses) :data:`ERANGE`, also for thousands of digits, which int() refuses."""
+    digits = digits.lstrip("0") or "0"
+    return int(digits, base) if len(digits) <= 64 else ERANGE
 
 
 def strtoul(text: str, base: int = 0) -> tuple[int, str] | None:
@@ -32,19 +42,19 @@ def strtoul(text: str, base: int = 0) -> tuple[int, str] | None:
     if base in (0, 16):
         m = _HEX.match(text)
         if m:
-            return int(m.group(1), 16), text[m.end():]
+            return _int(m.group(1), 16), text[m.end():]
         if base == 16:
-            m = re.match(r"\s*\+?([0-9a-fA-F]+)", text)
-            return (int(m.group(1), 16), text[m.end():]) if m else None
+            m = re.match(r"\s*\+?([0-9a-fA-F]+)", text, re.ASCII)
+            return (_int(m.group(1), 16), text[m.end():]) if m else None
     if base == 0:
         m = _OCT.match(text)
         if m:
-            return (int(m.group(1), 8) if m.group(1) else 0), text[m.end():]
+            return (_int(m.group(1), 8) if m.group(1) else 0), text[m.end():]
     m = _DEC.match(text) if base in (0, 10) else None
     if base == 10:
-        m = re.match(r"\s*\+?([0-9]+)", text)
+        m = re.match(r"\s*\+?([0-9]+)", text, re.ASCII)
     if m:
-        return int(m.group(1)), text[m.end():]
+        return _int(m.group(1), 10), text[m.end():]
     return None
 
 
@@ -242,7 +252,7 @@ def _protocols() -> tuple[dict[str, int], dict[int, str]]:
         lines = [f"{n} {v}" for n, v in _BUILTIN_PROTOCOLS.items()]
     for line in lines:
         fields = line.split("#", 1)[0].split()
-        if len(fields) < 2 or not fields[1].isdigit():
+        if len(fields) < 2 or not (fields[1].isascii() and fields[1].isdigit()):
             continue
         num = int(fields[1])
         for name in [fields[0], *fields[2:]]:
@@ -273,7 +283,7 @@ def _services_db() -> tuple[dict[tuple[str, str], int], dict[tuple[int, str], st
         if len(fields) < 2 or "/" not in fields[1]:
             continue
         port, _, proto = fields[1].partition("/")
-        if not port.isdigit():
+        if not (port.isascii() and port.isdigit()):
             continue
         by_port.setdefault((int(port), proto), fields[0])
         for name in [fields[0], *fields[2:]]:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from pynetfilter.errors import ParameterProblem
 from pynetfilter.ext.base import Match, Opt, Options, RuleContext
-from pynetfilter.ext.tcp import print_ports, save_ports
+from pynetfilter.ext.tcp import exact_ports, print_ports, save_ports
 from pynetfilter.ext.types import service_port
 from pynetfilter.packet.model import IP_OFFSET, Sctp, Tcp
 from pynetfilter.packet.model import Udp as UdpHeader
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from pynetfilter.packet.model import Packet
 
 INV_SRCPT, INV_DSTPT = 0x01, 0x02
-_GLIBC_NUM = re.compile(r"\s*([+-]?)([0-9]+)")
+_GLIBC_NUM = re.compile(r"\s*([+-]?)([0-9]+)", re.ASCII)
 
 
 def getportbyname(text: str) -> int | None:
@@ -92,6 +92,9 @@ class Udp(Match):
     def save(self) -> str:
         return (save_ports("sport", *self.spts, bool(self.invflags & INV_SRCPT))
                 + save_ports("dport", *self.dpts, bool(self.invflags & INV_DSTPT)))
+
+    def exact_save(self) -> str | None:
+        return exact_ports(self.spts, self.dpts, self.invflags)
 
     def describe(self, numeric: bool) -> str:
         return (" udp"

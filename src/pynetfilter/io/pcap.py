@@ -22,6 +22,7 @@ format (LINUX_SLL2 by default) for tests and for emitting packets.
 
 from __future__ import annotations
 
+import io
 import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -57,23 +58,31 @@ class Record:
     ifname: str | None = None  # pcapng: the interface's if_name, for link types without an index
 
 
-class Reader:
-    """Iterate over a capture's IPv4 records; ``skipped`` counts the other frames by ethertype."""
+def _open(source: str | Path | bytes | BinaryIO, name: str) -> tuple[BinaryIO, str]:
+    """A binary stream of the capture: a file is read as it is iterated, never whole."""
+    if isinstance(source, bytes):
+        return io.BytesIO(source), name
+    if not isinstance(source, str | Path):
+        return source, name
+    try:
+        return open(source, "rb"), str(source)  # noqa: SIM115  (closed when iteration ends)
+    except OSError as e:
+        raise PcapError(f"{source}: {e.strerror or e}") from None
 
-    def __init__(self, source: str | Path | bytes, *, out_macs: Iterable[bytes] = (),
-                 name: str = "<capture>") -> None:
-        if isinstance(source, bytes):
-            self.data, self.name = source, name
-        else:
-            try:
-                self.data = Path(source).read_bytes()
-            except OSError as e:
-                raise PcapError(f"{source}: {e.strerror or e}") from None
-            self.name = str(source)
+
+class Reader:
+    """Iterate over a capture's IPv4 records; ``skipped`` counts the other frames by ethertype.
+
+    The file is read record by record as it is iterated (memory: one record), and closed at the end.
+    """
+
+    def __init__(self, source: str | Path | bytes | BinaryIO, *, out_macs: Iterable[bytes] = (),
+                 name: str = "<capture>", head: bytes = b"") -> None:
+        self.f, self.name = _open(source, name)
         self.out_macs = frozenset(out_macs)
         self.skipped: dict[str, int] = {}
         self.records = 0
-        head = self.data[:24]
+        head = head + self.f.read(24 - len(head))
         if len(head) < 24:
             raise PcapError(f"{self.name}: not a pcap file: {len(head)} bytes, the header alone is 24")
         for endian in "<>":
@@ -94,25 +103,31 @@ class Reader:
                             "EN10MB and RAW are read)")
 
     def __iter__(self) -> Iterator[Record]:
-        data, pos, n = self.data, 24, 0
+        try:
+            yield from self._records()
+        finally:
+            self.f.close()
+
+    def _records(self) -> Iterator[Record]:
+        f, n = self.f, 0
         rec = struct.Struct(self.endian + "IIII")
         scale = 1 if self.nano else 1000
-        while pos < len(data):
+        while True:
+            head = f.read(16)
+            if not head:
+                return
             n += 1
-            if pos + 16 > len(data):
-                raise PcapError(f"{self.name}: record {n}: truncated record header "
-                                f"({len(data) - pos} of 16 bytes)")
-            sec, frac, incl, orig = rec.unpack_from(data, pos)
+            if len(head) < 16:
+                raise PcapError(f"{self.name}: record {n}: truncated record header ({len(head)} of 16 bytes)")
+            sec, frac, incl, orig = rec.unpack(head)
             if frac >= 1_000_000_000 // scale:
                 raise PcapError(f"{self.name}: record {n}: garbled timestamp fraction {frac}")
             if incl > max(self.snaplen, 262144) and incl > 1 << 20:
                 raise PcapError(f"{self.name}: record {n}: implausible captured length {incl}")
-            pos += 16
-            if pos + incl > len(data):
+            frame = f.read(incl)
+            if len(frame) < incl:
                 raise PcapError(f"{self.name}: record {n}: truncated: {incl} bytes captured, "
-                                f"{len(data) - pos} left in the file")
-            frame = data[pos:pos + incl]
-            pos += incl
+                                f"{len(frame)} left in the file")
             self.records = n
             out = self._decode(n, frame)
             if out is None:
@@ -165,19 +180,13 @@ class Reader:
 
 def open_capture(source: str | Path | bytes, *, out_macs: Iterable[bytes] = ()) -> Reader:
     """A reader for a classic pcap or a pcapng file (told apart by their first bytes)."""
-    if isinstance(source, bytes):
-        data, name = source, "<capture>"
-    else:
-        try:
-            data = Path(source).read_bytes()
-        except OSError as e:
-            raise PcapError(f"{source}: {e.strerror or e}") from None
-        name = str(source)
-    if data[:4] == PCAPNG_MAGIC:
+    f, name = _open(source, "<capture>")
+    head = f.read(4)
+    if head == PCAPNG_MAGIC:
         from pynetfilter.io.pcapng import PcapngReader
 
-        return PcapngReader(data, name, out_macs=out_macs)
-    return Reader(data, out_macs=out_macs, name=name)
+        return PcapngReader(f, name, out_macs=out_macs, head=head)
+    return Reader(f, out_macs=out_macs, name=name, head=head)
 
 
 def read(source: str | Path | bytes, *, out_macs: Iterable[bytes] = ()) -> Iterator[Record]:

@@ -31,11 +31,13 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from pynetfilter.io.pcap import PACKET_OUTGOING, PKT_TYPES, PcapError, Reader, Record
 
 SHB, IDB, PB, SPB, ISB, EPB = 0x0A0D0D0A, 1, 2, 3, 5, 6
 BYTE_ORDER_MAGIC = 0x1A2B3C4D
+MAX_BLOCK = 16 << 20  # libpcap's largest block: a longer length is garbage, not a reason to read 4 GiB
 OPT_ENDOFOPT, IF_NAME, IF_TSRESOL, IF_TSOFFSET = 0, 2, 9, 14
 EPB_FLAGS, EPB_DROPCOUNT = 2, 4
 ISB_IFRECV, ISB_IFDROP, ISB_OSDROP = 4, 5, 7
@@ -73,8 +75,10 @@ def _u64(v: bytes, e: str) -> int:
 class PcapngReader(Reader):
     """Iterate over a pcapng file's IPv4 records; ``interfaces`` and ``drops`` once iterated."""
 
-    def __init__(self, data: bytes, name: str, *, out_macs: Iterable[bytes] = ()) -> None:
-        self.data, self.name = data, name
+    def __init__(self, source: BinaryIO, name: str, *, out_macs: Iterable[bytes] = (),
+                 head: bytes = b"") -> None:
+        self.f, self.name = source, name
+        self.head = head  # bytes of the first block already read (to tell pcapng from pcap)
         self.out_macs = frozenset(out_macs)
         self.skipped: dict[str, int] = {}
         self.records = 0
@@ -86,24 +90,33 @@ class PcapngReader(Reader):
     def drops(self) -> int:
         return sum(i.ifdrop + i.osdrop + i.epb_drops for i in self.interfaces)
 
-    def __iter__(self) -> Iterator[Record]:
-        data, pos, n, e = self.data, 0, 0, "<"
+    def _records(self) -> Iterator[Record]:
+        """Block by block as the file is read (memory: one block)."""
+        f, pos, n, e = self.f, 0, 0, "<"
         section: list[Interface] = []
-        while pos < len(data):
-            if pos + 12 > len(data):
+        pending = self.head
+        while True:
+            head = pending + f.read(12 - len(pending))
+            pending = b""
+            if not head:
+                return
+            if len(head) < 12:
                 raise PcapError(f"{self.name}: truncated block header at byte {pos}")
-            btype = struct.unpack_from(e + "I", data, pos)[0]
+            btype = struct.unpack_from(e + "I", head)[0]
             if btype == SHB:
-                magic = data[pos + 8:pos + 12]
+                magic = head[8:12]
                 e = "<" if magic == struct.pack("<I", BYTE_ORDER_MAGIC) else ">" \
                     if magic == struct.pack(">I", BYTE_ORDER_MAGIC) else ""
                 if not e:
                     raise PcapError(f"{self.name}: section header at byte {pos}: bad byte-order magic")
                 section = []
-            blen = struct.unpack_from(e + "I", data, pos + 4)[0]
-            if blen < 12 or blen % 4 or pos + blen > len(data):
+            blen = struct.unpack_from(e + "I", head, 4)[0]
+            if blen < 12 or blen % 4 or blen > MAX_BLOCK:
                 raise PcapError(f"{self.name}: block at byte {pos}: bad or truncated length {blen}")
-            body = data[pos + 8:pos + blen - 4]
+            rest = f.read(blen - 12)
+            if len(rest) < blen - 12:
+                raise PcapError(f"{self.name}: block at byte {pos}: bad or truncated length {blen}")
+            body = (head[8:] + rest)[:-4]
             pos += blen
             if btype == IDB:
                 self._idb(body, e, section)

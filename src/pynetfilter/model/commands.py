@@ -210,8 +210,14 @@ def _rename_chain(table: Table, old: str, new: str) -> None:
         users = [c.name for c in table.user_chains()]
         raise KernelRefusal(f'No chain/target/match by that name: "{old}" is no user chain'
                             f"{did_you_mean(old, users)}")
-    if len(new.encode()) > 28:
-        raise KernelRefusal(f'Invalid argument: chain name "{new}" longer than 28 characters')
+    wide = len(new.encode("utf-8", "surrogateescape"))
+    if wide > 31:  # libiptc: the name and its NUL must fit an ipt_chainlabel (32 bytes)
+        raise KernelRefusal(f'Invalid argument: chain name "{new}" longer than 31 bytes')
+    if wide > 28:
+        # The kernel keeps the first 29 bytes (the ERROR target's errorname), a name no later
+        # iptables command accepts (28 chars max): pynetfilter refuses it instead of keeping it.
+        raise KernelRefusal(f'Invalid argument: chain name "{new}" longer than 28 characters (iptables '
+                            "1.8.9 would keep its first 29 bytes, a name no iptables command can give)")
     table.chains = {(new if n == old else n): v for n, v in table.chains.items()}
     ch.name = new
     for chn in table.chains.values():

@@ -172,12 +172,20 @@ class Host:
 
     @classmethod
     def from_iproute(cls, addr_json: str, route_json: str, *, ip_forward: bool = True,
-                     rp_filter: int = 0) -> Host:
-        """From ``ip -j addr show`` and ``ip -j route show table all`` output."""
-        from pynetfilter.netfilter.hostfile import parse_addr_json, parse_route_json
+                     rp_filter: int = 0, names: tuple[str, str] | None = None) -> Host:
+        """From ``ip -j addr show`` and ``ip -j route show table all`` output (see
+        pynetfilter.netfilter.iproute); *names*: the two files', for errors."""
+        from pynetfilter.netfilter.iproute import parse_addr_json, parse_route_json
 
-        return cls(parse_addr_json(addr_json), parse_route_json(route_json), ip_forward=ip_forward,
-                   rp_filter=rp_filter)
+        try:
+            ifaces = parse_addr_json(addr_json)
+        except PynfError as e:
+            raise (e.in_file(names[0]) if names else e) from None
+        try:
+            routes = parse_route_json(route_json)
+        except PynfError as e:
+            raise (e.in_file(names[1]) if names else e) from None
+        return cls(ifaces, routes, ip_forward=ip_forward, rp_filter=rp_filter)
 
     @classmethod
     def from_file(cls, text: str) -> Host:

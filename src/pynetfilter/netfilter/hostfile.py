@@ -1,6 +1,6 @@
-"""Reading host descriptions: ``ip -j addr``/``ip -j route`` output, and a small hand-written format.
+"""The hand-written host description (``ip -j`` output is read by pynetfilter.netfilter.iproute).
 
-The hand-written format is one statement a line (``#`` starts a comment)::
+One statement a line (``#`` starts a comment)::
 
     forward on                      # net.ipv4.ip_forward (default on)
     rp_filter 0                     # net.ipv4.conf.*.rp_filter as the kernel applies it (0, 1, 2)
@@ -21,8 +21,7 @@ broadcast, blackhole, unreachable, prohibit or throw; TABLE is main
 
 from __future__ import annotations
 
-import json
-from typing import Any
+import re
 
 from pynetfilter.netfilter.host import (
     SCOPE,
@@ -42,114 +41,56 @@ _DEFAULT_SCOPE = {"local": SCOPE["host"], "nat": SCOPE["host"], "broadcast": SCO
                   "multicast": SCOPE["link"], "anycast": SCOPE["link"]}
 
 
-def _scope(word: Any) -> int:
-    if isinstance(word, int):
-        return word
-    if str(word) in SCOPE:
-        return SCOPE[str(word)]
-    if str(word).isdigit():
-        return int(word)
-    raise HostError(f'bad scope "{word}"')
+U32 = 0xFFFFFFFF
+_NUMBER = re.compile(r"0[xX][0-9a-fA-F]+|[0-9]+")
+_OCTET = re.compile(r"[0-9a-fA-F]{1,2}")
+# rt_tables' reserved ids: the names the host's fib uses.
+TABLE_IDS = {"255": "local", "254": "main", "253": "default"}
 
 
-def _int(word: Any, what: str) -> int:
-    try:
-        return int(str(word), 0)
-    except ValueError:
-        raise HostError(f'bad {what} "{word}"') from None
+def number(word: str) -> int | None:
+    """A number as ip(8) reads one (strtoul base 0: decimal, 0x hex, 0 octal), None if it is not
+    one (or has more digits than any value ip takes)."""
+    if not _NUMBER.fullmatch(word) or len(word) > 24:
+        return None
+    if word[:2] in ("0x", "0X"):
+        return int(word, 16)
+    if word[0] == "0":
+        return int(word, 8) if word.isdigit() and "8" not in word and "9" not in word else None
+    return int(word)
+
+
+def _int(word: str, what: str, hi: int = U32, lo: int = 0) -> int:
+    n = number(word)
+    if n is None or not lo <= n <= hi:
+        raise HostError(f'bad {what} "{word}" (expected {lo}..{hi})')
+    return n
+
+
+def _scope(word: str) -> int:
+    if word in SCOPE:
+        return SCOPE[word]
+    n = number(word)
+    if n is None or n > 255:
+        raise HostError(f'bad scope "{word}" (expected {", ".join(SCOPE)} or 0..255)')
+    return n
 
 
 def _mac(text: str) -> bytes:
-    try:
-        return bytes(int(x, 16) for x in text.split(":"))
-    except ValueError:
-        raise HostError(f'bad MAC address "{text}"') from None
+    parts = text.split(":")
+    if len(parts) != 6 or not all(_OCTET.fullmatch(x) for x in parts):
+        raise HostError(f'bad MAC address "{text}" (expected six hex octets, a:b:c:d:e:f)')
+    return bytes(int(x, 16) for x in parts)
 
 
 def _prefix(text: str) -> tuple[int, int]:
     if text == "default":
         return 0, 0
-    addr, _, plen = text.partition("/")
-    n = _int(plen, "prefix length") if plen else 32
-    if not 0 <= n <= 32:
-        raise HostError(f'bad prefix length in "{text}"')
+    addr, slash, plen = text.partition("/")
+    if slash and not (plen.isascii() and plen.isdigit() and len(plen) <= 2 and int(plen) <= 32):
+        raise HostError(f'bad prefix length in "{text}" (expected 0..32)')
+    n = int(plen) if slash else 32
     return ip4(addr) & _mask(n), n
-
-
-# --- ip -j output -----------------------------------------------------------------
-
-
-def _load(text: str, what: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise HostError(f"{what}: not JSON ({e.msg} at line {e.lineno})") from None
-
-
-def parse_addr_json(text: str) -> list[Interface]:
-    data = _load(text, "ip -j addr")
-    if not isinstance(data, list):
-        raise HostError("ip -j addr: expected a JSON list of interfaces")
-    out = []
-    for e in data:
-        if not isinstance(e, dict) or "ifname" not in e or "ifindex" not in e:
-            raise HostError("ip -j addr: an entry without ifname/ifindex")
-        flags = e.get("flags", [])
-        group = e.get("group", "default")
-        mac = e.get("address") if e.get("link_type") == "ether" else None
-        iface = Interface(
-            e["ifname"], _int(e["ifindex"], "ifindex"), _int(e.get("mtu", 1500), "mtu"),
-            _mac(mac) if mac else None, 0 if group == "default" else _int(group, "group"),
-            "UP" in flags, "LOOPBACK" in flags,
-        )
-        for a in e.get("addr_info", []):
-            if a.get("family") != "inet":
-                continue
-            brd = a.get("broadcast")
-            iface.ifaddrs.append(Ifaddr(ip4(a["local"]), _int(a["prefixlen"], "prefixlen"),
-                                        ip4(brd) if brd else 0, _scope(a.get("scope", "global")),
-                                        bool(a.get("secondary", False))))
-        out.append(iface)
-    return out
-
-
-def _is_ipv6(e: dict[str, Any]) -> bool:
-    return any(":" in str(e.get(k, "")) for k in ("dst", "gateway", "prefsrc")) or "pref" in e
-
-
-def parse_route_json(text: str) -> list[FibEntry]:
-    data = _load(text, "ip -j route")
-    if not isinstance(data, list):
-        raise HostError("ip -j route: expected a JSON list of routes")
-    out = []
-    for e in data:
-        if not isinstance(e, dict) or "dst" not in e:
-            raise HostError("ip -j route: an entry without dst")
-        if _is_ipv6(e):
-            continue
-        rtype = e.get("type", "unicast")
-        dst, plen = _prefix(e["dst"])
-        flags = e.get("flags", [])
-        hop = e["nexthops"][0] if e.get("nexthops") else e  # multipath: the first next hop
-        gw = hop.get("gateway")
-        scope = e.get("scope")
-        out.append(FibEntry(
-            dst, plen, rtype, hop.get("dev"), ip4(gw) if gw else None,
-            ip4(e["prefsrc"]) if e.get("prefsrc") else None,
-            _scope(scope) if scope is not None else _DEFAULT_SCOPE.get(rtype, 0 if gw else SCOPE["link"]),
-            _int(e.get("metric", 0), "metric"), str(e.get("table", "main")),
-            _int(e.get("tos", 0), "tos") if e.get("tos") not in (None, "default") else 0,
-            "dead" in flags, _route_mtu(e.get("metrics", [])),
-        ))
-    return out
-
-
-def _route_mtu(metrics: Any) -> int:
-    """The mtu metric of ``ip -j route``'s ``"metrics": [{"mtu": 1200}]`` (a locked one prints alike)."""
-    if not isinstance(metrics, list):
-        raise HostError("ip -j route: metrics is not a list")
-    mtu = next((m["mtu"] for m in metrics if isinstance(m, dict) and "mtu" in m), 0)
-    return _int(mtu, "mtu")
 
 
 # --- the hand-written format --------------------------------------------------------
@@ -202,9 +143,10 @@ def _route(words: list[str]) -> FibEntry:
     gw = ip4(opts["via"]) if "via" in opts else None
     scope = _scope(opts["scope"]) if "scope" in opts else _DEFAULT_SCOPE.get(
         rtype, 0 if gw or rtype != "unicast" else SCOPE["link"])
+    table = opts.get("table", "main")
     return FibEntry(dst, plen, rtype, opts.get("dev"), gw, ip4(opts["src"]) if "src" in opts else None, scope,
-                    _int(opts.get("metric", 0), "metric"), opts.get("table", "main"),
-                    _int(opts.get("tos", 0), "tos"), mtu=_int(opts.get("mtu", 0), "mtu"))
+                    _int(opts.get("metric", "0"), "metric"), TABLE_IDS.get(table, table),
+                    _int(opts.get("tos", "0"), "tos", 255), mtu=_int(opts.get("mtu", "0"), "mtu"))
 
 
 def parse_host_file(text: str) -> Host:
@@ -222,6 +164,11 @@ def parse_host_file(text: str) -> Host:
             raise e.at_line(n) from None
         except (IndexError, StopIteration):
             raise HostError(f"{w[0]}: incomplete statement", line=n) from None
+    indexes: dict[int, str] = {}
+    for i in ifaces.values():
+        if i.index in indexes:
+            raise HostError(f'iface {i.name}: index {i.index} is {indexes[i.index]}\'s already')
+        indexes[i.index] = i.name
     for r in routes:
         if r.dev and r.dev not in ifaces:
             raise HostError(f'route: no interface "{r.dev}"')
@@ -244,12 +191,13 @@ def _statement(w: list[str], ifaces: dict[str, Interface], routes: list[FibEntry
             raise HostError(f'forward: expected on or off, not "{w[1]}"')
         return w[1] in ("on", "1"), rpf
     if what == "rp_filter":
-        rpf = _int(w[1], "rp_filter")
-        if rpf not in (0, 1, 2):
+        if w[1] not in ("0", "1", "2"):
             raise HostError(f'rp_filter: expected 0, 1 or 2, not "{w[1]}"')
-        return forward, rpf
+        return forward, int(w[1])
     if what == "iface":
         name = w[1]
+        if len(name.encode("utf-8", "surrogateescape")) > 15:  # IFNAMSIZ - 1
+            raise HostError(f'iface: bad name "{name}" (expected at most 15 bytes)')
         iface = ifaces.get(name) or Interface(name, max(i.index for i in ifaces.values()) + 1)
         ifaces[name] = iface
         rest = w[2:]
@@ -258,7 +206,8 @@ def _statement(w: list[str], ifaces: dict[str, Interface], routes: list[FibEntry
             if key == "down":
                 iface.up = False
             elif key in ("index", "mtu", "group"):
-                setattr(iface, key, _int(rest.pop(0), key))
+                lo, hi = (1, 2**31 - 1) if key == "index" else (0, U32)
+                setattr(iface, key, _int(rest.pop(0), key, hi, lo))
             elif key == "mac":
                 iface.mac = _mac(rest.pop(0))
             else:
@@ -279,6 +228,8 @@ def _statement(w: list[str], ifaces: dict[str, Interface], routes: list[FibEntry
                 a.scope = _scope(rest.pop(0))
             else:
                 raise HostError(f'addr: unexpected "{key}"')
+        if any(p.local == a.local and p.prefixlen == plen for p in iface.ifaddrs):
+            raise HostError(f"addr: {w[2]} is already on {iface.name} (the kernel answers EEXIST)")
         a.secondary = any(not p.secondary and p.prefixlen == plen and p.covers(a.local)
                           for p in iface.ifaddrs)
         if a.secondary:

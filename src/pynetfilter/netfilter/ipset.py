@@ -129,8 +129,8 @@ class IpSet:
     def memsize(self, now: float) -> int:
         """What ``ipset list`` prints as "Size in memory" (see README: kernel layout replayed)."""
         t = T.TYPES[self.type]
-        comments = sum(COMMENT_RCU + len(e.comment.encode()) + 1 for e in self.elements.values()
-                       if e.comment is not None)
+        comments = sum(COMMENT_RCU + len(e.comment.encode("utf-8", "surrogateescape")) + 1
+                       for e in self.elements.values() if e.comment is not None)
         if self.layout is not None:
             base = t.base_mem6 if self.family == "inet6" else t.base_mem
             return (base - REGION_SIZE + self.layout.region_count() * REGION_SIZE

@@ -121,7 +121,7 @@ def number(text: str, lo: int, hi: int) -> int:
 
 def addr(text: str) -> int:
     parts = text.split(".")
-    if len(parts) != 4 or not all(p.isdigit() and int(p) < 256 for p in parts):
+    if len(parts) != 4 or not all(p.isascii() and p.isdigit() and int(p) < 256 for p in parts):
         raise syntax(f"cannot parse {text}: resolving to IPv4 address failed")
     out = 0
     for p in parts:
@@ -162,7 +162,7 @@ def proto_ports(text: str, v6: bool = False) -> list[tuple[int, int]]:
     if not sep:
         proto_s, port_s = "tcp", text
     lo_s, dash, hi_s = port_s.partition("-")
-    proto = int(proto_s) if proto_s.isdigit() else protocol_by_name(proto_s)
+    proto = int(proto_s) if (proto_s.isascii() and proto_s.isdigit()) else protocol_by_name(proto_s)
     if not dash or proto not in (6, 17, 132, 136, 33):
         return [proto_port(text, v6)]
     lo, hi = port(lo_s, proto_s), port(hi_s, proto_s)
@@ -175,7 +175,7 @@ def proto_port(text: str, v6: bool = False) -> tuple[int, int]:
     proto_s, sep, port_s = text.partition(":")
     if not sep:
         proto_s, port_s = "tcp", text
-    proto = number(proto_s, 0, 255) if proto_s.isdigit() else \
+    proto = number(proto_s, 0, 255) if (proto_s.isascii() and proto_s.isdigit()) else \
         protocol_by_name("ipv6-icmp" if proto_s == "icmpv6" else proto_s)
     if proto is None:
         raise syntax(f"cannot parse '{proto_s}' as a protocol")
@@ -211,7 +211,7 @@ def icmp_typecode(text: str, what: str) -> int:
 def port(text: str, proto_s: str = "tcp") -> int:
     """A number or a service name; ipset's three-line complaint when neither."""
     why = f"'{text}' is invalid as number"
-    if text.isdigit():
+    if (text.isascii() and text.isdigit()):
         if int(text) <= 0xFFFF:
             return int(text)
         why = f"'{text}' is out of range 0-65535"

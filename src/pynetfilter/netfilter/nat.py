@@ -21,6 +21,7 @@ here; ``packet.wire.to_bytes`` recomputes the checksums.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pynetfilter.model.tables import Hook
@@ -37,6 +38,7 @@ from pynetfilter.netfilter.conntrack.entry import (
     IPS_FIXED_TIMEOUT,
     IPS_SRC_NAT,
     IPS_SRC_NAT_DONE,
+    NF_CT_DEFAULT_ZONE_DIR,
     Conn,
     Tuple,
 )
@@ -67,6 +69,12 @@ MAY_KILL_NEEDED = IPS_SRC_NAT
 ICMP_REDIRECT = 5
 
 __all__ = ["MANIP_DST", "MANIP_SRC", "Nat", "NatRange", "hook2manip"]
+
+
+def src_key(zone: int, proto: int, src: int, sport: int) -> int:
+    """The bysource key of an original source: one integer (a tuple key would cost each entry
+    72 bytes more)."""
+    return (((zone << 16 | sport) << 32 | src) << 8) | proto
 
 
 def hook2manip(hook: Hook) -> int:
@@ -138,8 +146,10 @@ class Nat:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        # nf_nat_bysource: original source (zone, proto, addr, port) -> connections, newest first.
-        self.bysource: dict[tuple[int, int, int, int], list[Conn]] = {}
+        # nf_nat_bysource: original source (zone, proto, addr, port, packed by src_key) -> the
+        # connection, or its connections newest first: one per SNATed entry, so no list (nor key
+        # tuple) unless a source has several.
+        self.bysource: dict[int, Conn | list[Conn]] = {}
 
     # --- the hook function (nf_nat_ipv4_fn / nf_nat_inet_fn) -------------------------------
 
@@ -188,13 +198,22 @@ class Nat:
             return NF_DROP  # the kernel WARNs: a binding is set up once
         curr = invert(ct.reply)
         zone = ct.zone
+        # Only a new TCP connection's port search may take over a closing connection's port
+        # (nf_nat_used_tuple_harder); for anything else its check is nf_nat_used_tuple's.
+        used = self._used_fn(ct, now)
+        harder = None
+        if curr.proto == IPPROTO_TCP and _tcp_state(ct) == SYN_SENT:
+            def harder(t: Tuple, left: int) -> bool:
+                if left > HARDER_THRESH:
+                    return used(t)
+                return self.used_tuple_harder(t, ct, now, left, par)
         new = get_unique_tuple(
             curr, rng, ct, manip,
-            used=lambda t: self.used_tuple(t, ct, now),
+            used=used,
             bysource=lambda t: self._bysource(t, zone, now),
             rand=rand if rand is not None else self.engine.rng,
             choices=choices if choices is not None else self.engine.choices,
-            harder=lambda t, left: self.used_tuple_harder(t, ct, now, left, par),
+            harder=harder,
         )
         if new != curr:
             ct.reply = invert(new)  # nf_conntrack_alter_reply: replies are recognised by it
@@ -203,8 +222,14 @@ class Nat:
                 what = "SNAT" if manip == MANIP_SRC else "DNAT"
                 par.log(f"nat: {what} {_fmt(curr)} to {_fmt(new)}", kind="note")
         if manip == MANIP_SRC:
-            key = (zone, ct.orig.proto, ct.orig.src, ct.orig.sport)
-            self.bysource.setdefault(key, []).insert(0, ct)
+            key = src_key(zone, ct.orig.proto, ct.orig.src, ct.orig.sport)
+            old = self.bysource.get(key)
+            if old is None:
+                self.bysource[key] = ct
+            elif type(old) is list:
+                old.insert(0, ct)
+            else:
+                self.bysource[key] = [ct, old]
             ct.status |= IPS_SRC_NAT_DONE
         else:
             ct.status |= IPS_DST_NAT_DONE
@@ -228,15 +253,17 @@ class Nat:
     # --- tuple bookkeeping -----------------------------------------------------------------
 
     def used_tuple(self, t: Tuple, ct: Conn, now: float) -> bool:
-        """nf_nat_used_tuple: would *t*'s reply clash with another confirmed connection?"""
-        from pynetfilter.netfilter.conntrack.table import Zone
+        """nf_nat_used_tuple: would *t*'s reply clash with another confirmed connection?
+        (nf_conntrack_tuple_taken: one index probe when the tuple is free.)"""
+        return bool(self.engine.conntrack.tuple_taken(invert(t), ct, now))
 
-        hit = self._table().find(invert(t), Zone(ct.zone, ct.zone_dir), now)
-        if hit is None or hit[0] is ct:
-            return False
-        other = hit[0]
-        # The same flow (packets of one socket racing each other): conntrack resolves it at confirm.
-        return not (other.orig == ct.orig and other.zone == ct.zone)
+    def _used_fn(self, ct: Conn, now: float) -> Callable[[Tuple], bool]:
+        """used_tuple for *ct*'s port search, bound once: the search asks up to 248 times."""
+        taken = self.engine.conntrack.tuple_taken
+
+        def used(t: Tuple) -> bool:
+            return bool(taken(invert(t), ct, now))
+        return used
 
     def used_tuple_harder(self, t: Tuple, ct: Conn, now: float, attempts_left: int,
                           par: Par | None = None) -> bool:
@@ -248,13 +275,22 @@ class Nat:
             return self.used_tuple(t, ct, now)
         from pynetfilter.netfilter.conntrack.table import Zone
 
-        hit = self._table().find(invert(t), Zone(ct.zone, ct.zone_dir), now)
+        reply = invert(t)
+        table = self._table()
+        if ct.zone_dir == NF_CT_DEFAULT_ZONE_DIR:
+            hit = table.node(reply, ct.zone)  # nf_conntrack_find_get: one bucket probe
+            if hit is not None and hit[0].timeout <= now:
+                table.remove(hit[0])
+                hit = None
+        else:
+            hit = table.find(reply, Zone(ct.zone, ct.zone_dir), now)
         if hit is None:
             return False
         other, direction = hit
         if direction != IP_CT_DIR_REPLY or other is ct or not may_kill(other) \
                 or not seq_has_advanced(other, ct):
-            return self.used_tuple(t, ct, now)
+            # nf_conntrack_find_get found it, not nf_conntrack_tuple_taken: no "found" counted
+            return not (other is ct or (other.orig == ct.orig and other.zone == ct.zone))
         self.engine.conntrack.kill(other)
         if par is not None:
             par.log(f"nat: {_fmt(t)} taken over from closing connection {_fmt(other.orig)}", kind="note")
@@ -265,20 +301,30 @@ class Nat:
 
     def _bysource(self, t: Tuple, zone: int, now: float) -> list[Tuple]:
         """find_appropriate_src's candidates: the translated sources other live connections got."""
-        key = (zone, t.proto, t.src, t.sport)
+        key = src_key(zone, t.proto, t.src, t.sport)
         conns = self.bysource.get(key)
-        if not conns:
+        if conns is None:
             return []
-        alive = [c for c in conns if c.timeout > now and c.confirmed]
-        self.bysource[key] = alive
+        alive = [c for c in (conns if type(conns) is list else (conns,)) if c.timeout > now and c.confirmed]
+        self._keep(key, alive)
         return [invert(c.reply) for c in alive]
 
+    def _keep(self, key: int, conns: list[Conn]) -> None:
+        if not conns:
+            del self.bysource[key]
+        else:
+            self.bysource[key] = conns if len(conns) > 1 else conns[0]
+
     def forget(self, ct: Conn) -> None:
-        """nf_nat_cleanup_conntrack: a destroyed connection leaves the bysource table."""
-        key = (ct.zone, ct.orig.proto, ct.orig.src, ct.orig.sport)
+        """nf_nat_cleanup_conntrack: a destroyed connection leaves the bysource table (an empty
+        source's key too: the table stays as large as the live SNATed connections)."""
+        key = src_key(ct.zone, ct.orig.proto, ct.orig.src, ct.orig.sport)
         conns = self.bysource.get(key)
-        if conns and ct in conns:
+        if conns is ct:
+            del self.bysource[key]
+        elif type(conns) is list and ct in conns:  # identity: entries compare by identity
             conns.remove(ct)
+            self._keep(key, conns)
 
     # --- per-packet manips (nf_nat_packet, nf_nat_icmp_reply_translation) ----------------
 

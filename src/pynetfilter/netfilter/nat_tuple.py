@@ -12,7 +12,9 @@ resulting reply tuple is not already used by another connection:
    source and destination addresses (deterministic, so it can be replayed);
 3. the port (ICMP: the echo id): kept when in range and unused, else searched
    from an offset (random, or from the base port of a shifted map), taking
-   the first free one, 128 tries at most, then ever smaller random rounds.
+   the first free one, 128 tries at most (NF_NAT_MAX_ATTEMPTS), then rounds of
+   64, 32, 16 and 8 from new random offsets: 248 tries when every port is
+   taken, each one table lookup, so the cost never grows with the table.
    Since Linux 6.4 the last NF_NAT_HARDER_THRESH tries of a round may take
    over the port of a closing TCP connection (``nf_nat_used_tuple_harder``,
    the *harder* callback: see :meth:`Nat.used_tuple_harder`).
@@ -68,19 +70,25 @@ class NatRange:
     base_port: int = 0
 
 
+# tuple.__new__(Tuple, ...) skips NamedTuple's Python-level __new__: the port search builds
+# two tuples per try (up to 248 tries per new connection).
+_new = tuple.__new__
+
+
 def invert(t: Tuple) -> Tuple:
     """nf_ct_invert_tuple: the other direction; ICMP keeps its id and answers its query type."""
-    if t.proto == IPPROTO_ICMP:
-        typ = ICMP_INVERT.get(t.dport >> 8, t.dport >> 8)
-        return Tuple(t.dst, t.src, t.proto, t.sport, typ << 8 | (t.dport & 0xFF))
-    return Tuple(t.dst, t.src, t.proto, t.dport, t.sport)
+    src, dst, proto, sport, dport = t
+    if proto == IPPROTO_ICMP:
+        typ = ICMP_INVERT.get(dport >> 8, dport >> 8)
+        return _new(Tuple, (dst, src, proto, sport, typ << 8 | (dport & 0xFF)))
+    return _new(Tuple, (dst, src, proto, dport, sport))
 
 
 def with_key(t: Tuple, manip: int, key: int) -> Tuple:
     """The tuple with its manipulable port (ICMP: the id, in sport either way) set to *key*."""
     if t.proto == IPPROTO_ICMP or manip == MANIP_SRC:
-        return Tuple(t.src, t.dst, t.proto, key, t.dport)
-    return Tuple(t.src, t.dst, t.proto, t.sport, key)
+        return _new(Tuple, (t.src, t.dst, t.proto, key, t.dport))
+    return _new(Tuple, (t.src, t.dst, t.proto, t.sport, key))
 
 
 def manip_key(t: Tuple, manip: int) -> int:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pynetfilter.errors import PynfError
 
 NAME_MAX = 32  # NFACCT_NAME_MAX, with the terminating NUL
-_LINE = re.compile(r"\{ pkts = (\d+), bytes = (\d+) \} = (.+);")
+_LINE = re.compile(r"\{ pkts = (\d+), bytes = (\d+) \} = (.+);", re.ASCII)
 
 
 class NfacctError(PynfError):

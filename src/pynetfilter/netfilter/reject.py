@@ -204,12 +204,12 @@ def _source_towards(pkt: Packet, par: Par) -> int:
 
 
 def _ip_id(par: Par, saddr: int, daddr: int) -> int:
-    """The kernel's ip_idents counter for (saddr, daddr, ICMP) is keyed by a secret: not predictable."""
-    choices = par.choices
-    pick = getattr(choices, "ip_id", None)
-    if pick is not None:
-        return int(pick(saddr, daddr, IPPROTO_ICMP))
-    return par.rng.getrandbits(16)
+    """The kernel's ip_idents counter for (saddr, daddr, ICMP) is keyed by a secret: not predictable.
+    A replay's ``choices`` answer with the id the capture shows, or None when the capture does not
+    hold the packet (an error the capture missed): then it is drawn as without a capture."""
+    pick = getattr(par.choices, "ip_id", None)
+    got = pick(saddr, daddr, IPPROTO_ICMP) if pick is not None else None
+    return int(got) & 0xFFFF if got is not None else par.rng.getrandbits(16)
 
 
 def _rate_allow(par: Par, daddr: int) -> bool:

@@ -13,7 +13,9 @@ Values are read with iptables' parsers (protocol and service names, ICMP type
 names, TCP flag names).  Without ``--sport``/``--dport`` a TCP/UDP/SCTP
 packet goes from port 40000 to port 80.  -d is required, and -s for an
 arriving packet; a generated packet without -s gets the source the routing
-picks, as a socket would.
+picks, as a socket would.  ``--payload`` is the argument's bytes as given
+(non-UTF-8 ones too), ``--length`` pads it with zeros; the datagram must fit
+an IPv4 total length (65,535 bytes), or the words are refused in one line.
 
 Without a host description, :func:`minimal_host` makes one from the words:
 the -i/-o interfaces (``eth0`` if neither), each with a placeholder address
@@ -28,6 +30,7 @@ from dataclasses import dataclass
 
 from pynetfilter.errors import ParameterProblem
 from pynetfilter.ext.icmp import parse_icmp_type
+from pynetfilter.ext.mac import parse_mac
 from pynetfilter.ext.tcp import parse_flags
 from pynetfilter.ext.types import parse_ipv4_addr, parse_port, parse_uint, protocol_by_name, protocol_name
 from pynetfilter.netfilter.host import FibEntry, Host, Ifaddr, Interface
@@ -44,6 +47,9 @@ from pynetfilter.packet.model import (
     Tcp,
     Udp,
 )
+from pynetfilter.packet.wire import length
+
+IP_MAX_LEN = 0xFFFF  # an IPv4 datagram's tot_len is 16 bits
 
 _ARG = {"-p": "proto", "--protocol": "proto", "-s": "src", "--source": "src", "--src": "src",
         "-d": "dst", "--destination": "dst", "--dst": "dst", "--sport": "sport", "--source-port": "sport",
@@ -108,9 +114,13 @@ def _build(got: dict[str, str]) -> Packet:
     pname = protocol_name(proto)
     sport = parse_port(got.get("sport", "40000"), pname)
     dport = parse_port(got.get("dport", "80"), pname)
-    payload = got.get("payload", "").encode()
+    # The argument's bytes as they are: argv holds non-UTF-8 bytes surrogate-escaped.
+    payload = got.get("payload", "").encode("utf-8", "surrogateescape")
     if "length" in got:
-        payload = payload.ljust(parse_uint(got["length"], 0, 65000, "a payload length"), b"\0")
+        want = parse_uint(got["length"], 0, IP_MAX_LEN, "a payload length")
+        if want < len(payload):
+            raise ParameterProblem(f"--length {want} is shorter than --payload ({len(payload)} bytes)")
+        payload = payload.ljust(want, b"\0")
     l4: Tcp | Udp | Icmp | Sctp | None
     if proto == IPPROTO_TCP:
         flags = parse_flags(got["tcp-flags"]) if "tcp-flags" in got else SYN
@@ -129,14 +139,14 @@ def _build(got: dict[str, str]) -> Packet:
     pkt = Packet(parse_ipv4_addr(got["src"]) if "src" in got else 0, parse_ipv4_addr(got["dst"]), proto, l4,
                  payload, tos=parse_uint(got.get("tos", "0"), 0, 255, "a TOS value"),
                  ttl=parse_uint(got.get("ttl", "64"), 1, 255, "a TTL"), id=1)
+    if (size := length(pkt)) > IP_MAX_LEN:  # tot_len is 16 bits
+        raise ParameterProblem(f"the packet would be {size} bytes ({len(payload)} of payload): an IPv4 "
+                               f"packet cannot exceed {IP_MAX_LEN} bytes")
     m = pkt.meta
     m.mark = parse_uint(got.get("mark", "0"), 0, 2**32 - 1, "a mark")
     m.bound_dev = got.get("oif") if local else None
     if "mac" in got:
-        try:
-            m.src_mac = bytes(int(x, 16) for x in got["mac"].split(":"))
-        except ValueError:
-            raise ParameterProblem(f'bad MAC address "{got["mac"]}"') from None
+        m.src_mac = parse_mac(got["mac"])
     if "uid" in got or "gid" in got or local:
         m.socket = True
         m.uid = parse_uint(got.get("uid", "0"), 0, 2**32 - 1, "a uid")

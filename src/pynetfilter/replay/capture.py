@@ -19,6 +19,7 @@ generated reply carries.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ from pynetfilter.packet.model import IP_MF, Icmp, Tcp
 
 if TYPE_CHECKING:
     from pynetfilter.packet.model import Packet
+    from pynetfilter.replay.window import Frames
 
 EXPECT_WINDOW = 1.0  # seconds an egress copy may lag behind the packet the engine handled
 LOOKAHEAD = 0.5  # seconds the kernel's choice is looked for after a packet
@@ -120,8 +122,10 @@ class Egress:
 class CaptureChoices:
     """The engine's ``choices``: the kernel's open decisions, read from what the capture shows next."""
 
-    def __init__(self, frames: list[Frame]) -> None:
-        self.frames = frames
+    def __init__(self, frames: Frames | list[Frame]) -> None:
+        from pynetfilter.replay.window import Frames
+
+        self.frames = frames if isinstance(frames, Frames) else Frames.of(frames)
         self.i = 0
         self._egress_cache: tuple[int, Packet | None] | None = None
 
@@ -137,7 +141,7 @@ class CaptureChoices:
         found = p = parse(cur)
         if not cur.out and p is not None:
             found, want = None, _flow_free_key(p)
-            for f in self.frames[self.i + 1:]:
+            for f in self.frames.after(self.i):
                 if f.ts - cur.ts > LOOKAHEAD:
                     break
                 q = parse(f) if f.out and f.ifname != cur.ifname else None
@@ -174,7 +178,7 @@ class CaptureChoices:
         IP), so without a packet from *saddr* the next one to *daddr* is taken."""
         cur = self.frames[self.i]
         other: int | None = None
-        for f in self.frames[self.i:]:
+        for f in itertools.chain((cur,), self.frames.after(self.i)):
             if f.ts - cur.ts > LOOKAHEAD:
                 break
             p = parse(f)

@@ -44,14 +44,16 @@ direction comes from the interface's MAC address.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
 from pynetfilter.errors import PynfError
 from pynetfilter.packet.model import IP_MF, Icmp, Tcp
 from pynetfilter.replay.capture import CaptureChoices, Egress, Frame, parse
-from pynetfilter.replay.inputs import ReplayError, read_frames
+from pynetfilter.replay.inputs import ReplayError, iter_frames, read_frames
 from pynetfilter.replay.warnings import Warnings
+from pynetfilter.replay.window import Frames
 
 __all__ = ["Replay", "ReplayError", "read_frames", "replay"]
 
@@ -92,22 +94,29 @@ def describe(p: Packet) -> str:
 class Replay:
     """Feeds frames to an engine; :meth:`run` yields one :class:`Step` per captured packet."""
 
-    def __init__(self, ruleset: Ruleset, host: Host, frames: list[Frame], *, seed: int = 0) -> None:
+    def __init__(self, ruleset: Ruleset, host: Host, frames: Frames | list[Frame], *, seed: int = 0) -> None:
         from pynetfilter.netfilter.pipeline import Engine
 
-        self.frames = frames
+        self.frames = frames if isinstance(frames, Frames) else Frames.of(frames)
         self.engine: Engine = Engine(ruleset, host, seed=seed)
-        self.choices = CaptureChoices(frames)
+        self.choices = CaptureChoices(self.frames)
         self.engine.choices = self.choices
         self.egress = Egress()
         self.scratch: Any = None  # an engine for trying what a local packet was (replay.infer)
         self.warnings = Warnings()
 
     def run(self) -> list[Step]:
-        return [self.step(i) for i in range(len(self.frames))]
+        return list(self.steps())
+
+    def steps(self) -> Iterator[Step]:
+        """One step a captured packet, in time order, as the capture is read."""
+        i = 0
+        while self.frames.has(i):
+            yield self.step(i)
+            i += 1
 
     def step(self, i: int) -> Step:
-        f = self.frames[i]
+        f = self.frames.at(i)
         self.choices.at(i)
         if parse(f) is None:
             return Step(f, f"dropped before netfilter: {f.bad}", None)
@@ -189,7 +198,7 @@ class Replay:
         if l4 is None or isinstance(l4, Icmp) or not hasattr(l4, "sport"):
             return
         want = (pkt.proto, pkt.daddr, l4.dport, pkt.saddr)  # type: ignore[union-attr]
-        for g in self.frames[self.choices.i + 1:]:  # the frame being replayed is choices.i
+        for g in self.frames.after(self.choices.i):  # the frame being replayed is choices.i
             if g.ts - f.ts > 1.0:
                 return
             q = parse(g) if g.ifname == "lo" else None
@@ -264,7 +273,7 @@ def format_step(st: Step, t0: float) -> str:
     return f"{where}: {st.action} {verdict} {o.disposition}{' via ' + o.oif if o.oif else ''} [{path}]{extra}"
 
 
-def replay(rules: str, addrs: str, routes: str, capture: str, *, iface: str | None = None,
+def replay(rules: str, addrs: str, routes: str, capture: str | bytes, *, iface: str | None = None,
            out: TextIO | None = None, counters: bool = False, quiet: bool = False,
            names: tuple[str, str, str] = ("RULES", "ADDRS", "ROUTES"), objects: Any = None) -> Replay:
     """The ``pynf replay`` command's work: *rules*, *addrs*, *routes* are file contents
@@ -296,19 +305,20 @@ def replay(rules: str, addrs: str, routes: str, capture: str, *, iface: str | No
             derived = local_routes(addrs)
             warnings.add("routes", None, f": {len(derived)} local-table routes derived from {names[1]}")
             routes = json.dumps(json.loads(routes) + derived)
-        host = Host.from_iproute(addrs, routes)
+        host = Host.from_iproute(addrs, routes, names=(names[1], names[2]))
     except PynfError as e:
-        raise e.in_file(f"{names[1]} / {names[2]}") from None
-    frames = read_frames(capture, host, iface, warnings)  # its errors name the capture file
-    O.shift(objs, frames[0].ts if frames else 0.0)
+        raise e.in_file(names[1]) from None  # local_routes read the addresses
+    # The capture is read as a stream (replay.window): memory follows its packet rate, not its length.
+    frames = Frames(iter_frames(capture, host, iface, warnings), warnings=warnings)
+    first = frames.first()  # its errors name the capture file
+    t0 = first.ts if first is not None else 0.0
+    O.shift(objs, t0)
     ruleset.objects = objs  # type: ignore[attr-defined]  # the engine's ipsets and nfacct objects
     rp = Replay(ruleset, host, frames)
     rp.warnings = warnings
-    if rp.engine.conntrack_active:
-        open_connections(frames, warnings)
-    t0 = frames[0].ts if frames else 0.0
-    for i in range(len(frames)):
-        st = rp.step(i)
+    if rp.engine.conntrack_active:  # a first pass of its own over the capture
+        open_connections(Frames(iter_frames(capture, host, iface, Warnings())), warnings)
+    for st in rp.steps():
         if not quiet:
             out.write(f"{st.frame.n:5d} {format_step(st, t0)}\n")
     if counters:

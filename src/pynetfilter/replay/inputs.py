@@ -14,10 +14,11 @@ captured packet is not a SYN: the capture started after they opened.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from pynetfilter.errors import PynfError
-from pynetfilter.packet.model import Tcp
+from pynetfilter.packet.model import Packet, Tcp
 from pynetfilter.replay.capture import Frame, parse
 
 if TYPE_CHECKING:
@@ -31,9 +32,19 @@ class ReplayError(PynfError):
     """A capture or host description the replay cannot use."""
 
 
-def read_frames(path: str, host: Host, iface: str | None = None,
+def read_frames(path: str | bytes, host: Host, iface: str | None = None,
                 warnings: Warnings | None = None) -> list[Frame]:
-    """The capture's IPv4 packets in timestamp order (ARP, IPv6 and the like are skipped)."""
+    """The capture's IPv4 packets in timestamp order (ARP, IPv6 and the like are skipped); *path*
+    is the capture file's name, or its contents.  All of them: the replay itself streams
+    (:func:`iter_frames` through a replay.window.Frames)."""
+    frames = list(iter_frames(path, host, iface, warnings))
+    frames.sort(key=lambda f: f.ts)  # stable: equal timestamps keep the capture's order
+    return frames
+
+
+def iter_frames(path: str | bytes, host: Host, iface: str | None = None,
+                warnings: Warnings | None = None) -> Iterator[Frame]:
+    """The capture's IPv4 packets in capture order, read as they are asked for."""
     from pynetfilter.io.pcap import open_capture
 
     macs: list[bytes] = []
@@ -43,7 +54,6 @@ def read_frames(path: str, host: Host, iface: str | None = None,
             raise ReplayError(f"--iface {iface}: no such interface in the host's addresses")
         macs = [dev.mac] if dev.mac else []
     reader = open_capture(path, out_macs=macs)
-    frames: list[Frame] = []
     unknown: set[int] = set()
     unknown_names: set[str] = set()
     for rec in reader:
@@ -81,8 +91,7 @@ def read_frames(path: str, host: Host, iface: str | None = None,
                 if len(data) < _headers(data):
                     warnings.add("snapheader", rec.number, f", {len(data)} of {_headers(data)} bytes")
             data = data + bytes(rec.orig_len - len(data))
-        frames.append(Frame(rec.number, rec.ts, name, rec.direction == "Out", rec.pkt_type, data,
-                            rec.src_mac))
+        yield Frame(rec.number, rec.ts, name, rec.direction == "Out", rec.pkt_type, data, rec.src_mac)
     drops = getattr(reader, "drops", 0)
     if drops and warnings is not None:
         parts = [f"interface {i.name or n}: isb_ifdrop {i.ifdrop}, isb_osdrop {i.osdrop}"
@@ -90,8 +99,6 @@ def read_frames(path: str, host: Host, iface: str | None = None,
                  for n, i in enumerate(reader.interfaces) if i.ifdrop or i.osdrop or i.epb_drops]  # type: ignore[attr-defined]
         warnings.add("drops", None, f"the pcapng interface statistics report {drops} dropped "
                      f"({'; '.join(parts)})", count=drops)
-    frames.sort(key=lambda f: f.ts)  # stable: equal timestamps keep the capture's order
-    return frames
 
 
 def _headers(data: bytes) -> int:
@@ -110,7 +117,7 @@ def has_local_table(route_json: str) -> bool:
     """Do the routes include the local table (``ip -j route show table all``)?"""
     try:
         routes = json.loads(route_json)
-    except ValueError:
+    except (ValueError, RecursionError):
         return True  # the host parser names the problem
     return not isinstance(routes, list) or any(isinstance(r, dict) and r.get("table") == "local"
                                                for r in routes)
@@ -121,7 +128,7 @@ def local_routes(addr_json: str) -> list[dict[str, Any]]:
     prints it: a local route per address, a broadcast route for the prefix's all-ones address
     (below /31) and for a ``brd`` given apart, and the whole prefix as local on a loopback device."""
     from pynetfilter.netfilter.host import fmt4
-    from pynetfilter.netfilter.hostfile import parse_addr_json
+    from pynetfilter.netfilter.iproute import parse_addr_json
 
     out: list[dict[str, Any]] = []
     for dev in parse_addr_json(addr_json):
@@ -148,25 +155,33 @@ def _flow(p: Any) -> tuple[Any, ...]:
     return (min(a, b), max(a, b))
 
 
-def open_connections(frames: list[Frame], warnings: Warnings) -> None:
+def open_connections(frames: Iterable[Frame], warnings: Warnings) -> None:
     """Note TCP connections whose first captured packet is an ACK (every segment of an open
     connection carries one) without SYN or RST, and of which the capture shows another segment
-    that is no RST: a stray ACK (crafted, or one that outlived its connection) gets only a RST."""
-    flows: dict[tuple[Any, ...], set[tuple[Any, ...]]] = {}
-    firsts: dict[tuple[Any, ...], Frame] = {}
+    that is no RST: a stray ACK (crafted, or one that outlived its connection) gets only a RST.
+
+    One pass in time order; memory per connection, not per packet."""
+    first_seg: dict[tuple[Any, ...], tuple[Any, ...] | None] = {}  # its first non-RST segment
+    more: set[tuple[Any, ...]] = set()  # connections with a second distinct non-RST segment
+    firsts: dict[tuple[Any, ...], tuple[Frame, Packet]] = {}
     for f in frames:
         p = parse(f)
         if p is None or not isinstance(p.l4, Tcp) or p.is_fragment:
             continue
         k = _flow(p)
         if not p.l4.flags & TCP_RST:  # distinct segments: a router's egress copy is the same one
-            flows.setdefault(k, set()).add((p.saddr, p.l4.sport, p.l4.seq, p.l4.ack_seq, p.l4.flags))
-        firsts.setdefault(k, f)
-    for k, f in sorted(firsts.items(), key=lambda kv: kv[1].ts):
-        p = parse(f)
-        assert p is not None and isinstance(p.l4, Tcp)
+            seg = (p.saddr, p.l4.sport, p.l4.seq, p.l4.ack_seq, p.l4.flags)
+            seen = first_seg.get(k)
+            if seen is None:
+                first_seg[k] = seg
+            elif seen != seg:
+                more.add(k)
+        if k not in firsts:
+            firsts[k] = (f, p)
+    for k, (f, p) in sorted(firsts.items(), key=lambda kv: kv[1][0].ts):
+        assert isinstance(p.l4, Tcp)
         fl = p.l4.flags
-        if len(flows.get(k, ())) > 1 and fl & TCP_ACK and not fl & (TCP_SYN | TCP_RST):
+        if k in more and fl & TCP_ACK and not fl & (TCP_SYN | TCP_RST):
             from pynetfilter.replay.engine import describe
 
             warnings.add("midconn", f.n, f", {describe(p)}")

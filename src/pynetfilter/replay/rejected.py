@@ -51,17 +51,20 @@ from pynetfilter.packet.model import (
 )
 from pynetfilter.replay.capture import content_key, parse
 from pynetfilter.replay.infer import MAX_RUNS, Forced, branches
+from pynetfilter.replay.window import window
 
 if TYPE_CHECKING:
     from pynetfilter.netfilter.pipeline import Engine, Outcome
     from pynetfilter.replay.capture import Frame
     from pynetfilter.replay.engine import Replay
     from pynetfilter.replay.infer import Scratch
+    from pynetfilter.replay.window import Frames
 
 REJECT_CODES = frozenset({0, 1, 2, 3, 9, 10, 13})  # the ICMP codes --reject-with sends
 # Flags of an ACKed segment a RST without ACK answers, most likely first (payload unknown: none).
 GUESSES = (ACK | FIN, ACK, ACK | PSH, ACK | PSH | FIN)
 STREAM_WINDOW = 5.0  # seconds around the reply the capture is searched for the connection's segments
+TEMPLATE_WINDOW = 60.0  # seconds around it the host's nearest SYN is looked for (window.BEHIND)
 M32 = 0xFFFFFFFF
 
 
@@ -125,15 +128,14 @@ def from_icmp(frame: Frame, reply: Packet) -> tuple[Packet, str] | None:
         return None
 
 
-def _segments(frames: list[Frame], i: int,
+def _segments(frames: Frames, i: int,
               wire: tuple[int, int, int, int]) -> tuple[list[Packet], list[Packet]]:
     """The host's segments of a connection (its wire addresses and ports, no RSTs) before and after
     frame *i*."""
-    t = frames[i].ts
     before: list[Packet] = []
     after: list[Packet] = []
-    for j, f in enumerate(frames):
-        if not f.out or abs(f.ts - t) > STREAM_WINDOW:
+    for j, f in frames.around(i, STREAM_WINDOW):
+        if not f.out:
             continue
         p = parse(f)
         if p is not None and isinstance(p.l4, Tcp) and not p.is_fragment and not p.l4.flags & RST and \
@@ -142,13 +144,15 @@ def _segments(frames: list[Frame], i: int,
     return before, after
 
 
-def _template_syn(frames: list[Frame], i: int, saddr: int) -> Packet | None:
-    """The host's SYN nearest to frame *i* (its options are the stack's: the same for every SYN).
-    A SYN that arrived too (same seq) was forwarded: another stack's, masqueraded."""
-    arrived = {p.l4.seq for f in frames if not f.out and (p := parse(f)) is not None and isinstance(p.l4, Tcp)
+def _template_syn(frames: Frames, i: int, saddr: int) -> Packet | None:
+    """The host's SYN nearest to frame *i* within TEMPLATE_WINDOW (its options are the stack's: the
+    same for every SYN).  A SYN that arrived too (same seq) was forwarded: another stack's,
+    masqueraded."""
+    near = [f for _, f in frames.around(i, TEMPLATE_WINDOW)]
+    arrived = {p.l4.seq for f in near if not f.out and (p := parse(f)) is not None and isinstance(p.l4, Tcp)
                and p.l4.flags & (SYN | ACK) == SYN}
     best: tuple[float, Packet] | None = None
-    for f in frames:
+    for f in near:
         p = parse(f) if f.out else None
         if p is not None and p.saddr == saddr and isinstance(p.l4, Tcp) and \
                 p.l4.flags & (SYN | ACK) == SYN and p.l4.seq not in arrived:
@@ -177,8 +181,9 @@ def _segment(reply: Packet, seq: int, ack_seq: int, flags: int, like: Packet | N
                   ttl=ttl)
 
 
-def from_rst(frames: list[Frame], i: int, reply: Packet, real: Engine) -> list[tuple[Packet, str]]:
+def from_rst(frames: Frames | list[Frame], i: int, reply: Packet, real: Engine) -> list[tuple[Packet, str]]:
     """The segments a RST may answer, the likeliest first, each with what had to be guessed."""
+    frames = window(frames)
     r = reply.l4
     assert isinstance(r, Tcp)
     if r.flags & ACK:  # it answers a SYN
@@ -244,8 +249,10 @@ def _describe(p: Packet) -> str:
 # --------------------------------------------------------------------------- the trial runs
 
 
-def explain(scratch: Scratch, real: Engine, frames: list[Frame], i: int, reply: Packet) -> Rejected | None:
+def explain(scratch: Scratch, real: Engine, frames: Frames | list[Frame], i: int,
+            reply: Packet) -> Rejected | None:
     """The packet whose rejection in OUTPUT sent *reply* (frame *i*, captured arriving on lo)."""
+    frames = window(frames)
     if not looks_like(reply):
         return None
     if reply.proto == IPPROTO_ICMP:

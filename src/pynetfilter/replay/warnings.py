@@ -33,6 +33,9 @@ MESSAGES = {
     "drops": ("the capture lost packets: {extra}",
               "the kernel processed packets the replay never sees: counters come out lower, and "
               "connections that lost packets may be tracked differently"),
+    "order": ("{n} packets came more than 6 s out of timestamp order (first: packet {first}{extra})",
+              "each was replayed right after the packet being replayed when it was read, not at its "
+              "timestamp's place (the replay reads the capture as a stream)"),
     "midconn": ("{n} TCP connections were already open when the capture started (first: packet "
                 "{first}{extra}, not a SYN)",
                 "the kernel's conntrack saw their earlier packets and its counters include them; the "

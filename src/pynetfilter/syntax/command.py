@@ -78,6 +78,8 @@ class Command:
     jump: str | None = None  # -j/-g name not resolved to an extension (a chain, checked later)
     goto: bool = False
     jumpto: str = ""  # the -j/-g name as given (a chain of that name wins over an extension)
+    wait: int | None = None  # -w: None when not given, -1 without seconds
+    wait_interval: bool = False  # -W given (iptables 1.8.9 ignores it, and says so)
 
 
 class CommandParser:
@@ -392,7 +394,7 @@ class CommandParser:
                 raise ParameterProblem(f"Empty interface is likely to be undesired: -{letter} needs a name")
             self._set_option(letter, inverted)
             name = str(whole)
-            if len(name.encode()) >= 16:
+            if len(name.encode("utf-8", "surrogateescape")) >= 16:
                 raise ParameterProblem(f'interface name "{name}" must be shorter than IFNAMSIZ (15)')
             ip["iniface" if letter == "i" else "outiface"] = name
         elif letter == "f":
@@ -494,6 +496,7 @@ class CommandParser:
             raise ParameterProblem('the "nat" table is not intended for filtering: DROP is inhibited')
         if self.wait_interval and not self.wait:
             raise ParameterProblem("--wait-interval only makes sense with --wait")
+        cmd.wait, cmd.wait_interval = self.wait, self.wait_interval
         ip = self.ip
         base = IpMatch(**ip, **self._invflags())  # type: ignore[arg-type]
         ctx = RuleContext(base, cmd.table, cmd.chain or "")
@@ -519,7 +522,7 @@ class CommandParser:
         if "R" in self.cmds and (len(srcs) != 1 or len(dsts) != 1):
             raise ParameterProblem("Replacement rule does not specify a unique address")
         self._generic_opt_check()
-        if cmd.chain is not None and len(cmd.chain.encode()) > MAX_NAME:
+        if cmd.chain is not None and len(cmd.chain.encode("utf-8", "surrogateescape")) > MAX_NAME:
             raise ParameterProblem(f'chain name "{cmd.chain}" too long (must be under {MAX_NAME + 1} chars)')
         if self.cmds & {"A", "D", "DN", "C", "I", "R"}:
             if cmd.chain in ("PREROUTING", "INPUT") and "o" in self.options:

@@ -31,7 +31,7 @@ _IP_FLAGS = {"-s": "inv_src", "-d": "inv_dst", "-i": "inv_in", "-o": "inv_out", 
 _VERDICTS = {v: Verdict(v) for v in STANDARD_VERDICTS}
 MAX_NAME = 28
 _CACHE_LIMIT = 1 << 18
-_SPACE = re.compile(r"\s")
+_SPACE = re.compile(r"\s", re.ASCII)
 _GOOD_NAMES: set[str] = set()  # -j/-g names already checked for length and white space
 
 
@@ -125,7 +125,9 @@ def fast_rule(argv: list[str], table: str):  # type: ignore[no-untyped-def]
     i = 0
     counters = None
     if n >= 3 and argv[0] == "--set-counters":
-        if not (argv[1].isdigit() and argv[2].isdigit() and len(argv[1]) < 19 and len(argv[2]) < 19):
+        pk, by = argv[1], argv[2]
+        plain = pk.isascii() and pk.isdigit() and by.isascii() and by.isdigit()
+        if not (plain and len(pk) < 19 and len(by) < 19):
             return None  # odd counters (C's wrapping and saturation): full parser
         counters = (int(argv[1]), int(argv[2]))
         i = 3
@@ -213,7 +215,8 @@ def fast_rule(argv: list[str], table: str):  # type: ignore[no-untyped-def]
             elif tok in ("-j", "-g"):
                 name = jump_name = argv[i + 1]
                 if name not in _GOOD_NAMES:
-                    if not name or len(name.encode()) > MAX_NAME or _SPACE.search(name):
+                    wide = len(name.encode("utf-8", "surrogateescape"))
+                    if not name or wide > MAX_NAME or _SPACE.search(name):
                         return None
                     if len(_GOOD_NAMES) > _CACHE_LIMIT:
                         _GOOD_NAMES.clear()

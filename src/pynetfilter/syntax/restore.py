@@ -23,6 +23,7 @@ from pynetfilter.errors import KernelRefusal, ParameterProblem, PynfError, Resto
 from pynetfilter.ext import find_target
 from pynetfilter.model.rule import Rule
 from pynetfilter.syntax.command import Command, CommandParser, parse_command
+from pynetfilter.syntax.exact import MARK, PLACEHOLDER, read_mark
 
 if TYPE_CHECKING:
     from pynetfilter.model.ruleset import Table
@@ -48,6 +49,8 @@ class RuleLine:
 
     line: int
     text: str
+    # A rule kept exactly (pynetfilter.syntax.exact): its counters and words, already split.
+    words: tuple[tuple[str, str] | None, list[str]] | None = None
 
 
 @dataclass(slots=True)
@@ -158,7 +161,7 @@ def rule_words(raw: str, line: int = 0) -> tuple[tuple[str, str] | None, list[st
     argv = split_params(body)
     if len(argv) + (6 if counters is not None else 3) >= MAX_ARGC:
         raise ParameterProblem(f"Parser cannot handle more arguments: expected at most {MAX_ARGC - 1}")
-    if len(body) > MAX_PARAM // 4 and max(map(len, argv)) > MAX_PARAM // 4:
+    if len(body) > MAX_PARAM // 4 and max(map(len, argv), default=0) > MAX_PARAM // 4:
         for w in argv:
             if len(w.encode("utf-8", "surrogateescape")) > MAX_PARAM:
                 raise ParameterProblem(f"Parameter too long!: expected at most {MAX_PARAM} bytes")
@@ -177,6 +180,58 @@ def _chain_line(lineno: int, raw: str) -> ChainLine | BadLine:
     return ChainLine(lineno, words[0], words[1] or "", words[2])
 
 
+FGETS_BUFFER = 10240  # iptables-restore's line buffer: fgets() hands over at most 10239 bytes at a time
+
+
+def fgets_lines(text: str) -> Iterator[tuple[int, str, bool]]:
+    """The lines iptables-restore's fgets() loop sees: (number, text, ended by a newline).
+
+    A line of 10239 bytes or more comes in pieces, each counted as a line of its
+    own (so a long line can split a word, or hold two rules); a NUL byte ends
+    the line where it stands (C strings), newline included.
+    """
+    lines = text.split("\n")
+    last = len(lines)  # lines[-1] is what follows the last newline ("" when the text ends with one)
+    if lines[-1] == "":
+        lines.pop()
+    room = FGETS_BUFFER - 1
+    if "\0" not in text and (not lines or max(map(len, lines)) * 4 < room):  # 4: UTF-8's widest
+        for n, line in enumerate(lines, start=1):
+            yield n, line, n < last
+        return
+    n = 0
+    for i, line in enumerate(lines, start=1):
+        pieces: list[tuple[str, bool]] = [(line, i < last)]
+        if len(line) * 4 >= room - 1:
+            data = line.encode("utf-8", "surrogateescape") + (b"\n" if i < last else b"")
+            if len(data) > room:
+                pieces = []
+                for at in range(0, len(data), room):
+                    piece = data[at:at + room]
+                    ended = piece.endswith(b"\n")
+                    piece = piece[:-1] if ended else piece
+                    pieces.append((piece.decode("utf-8", "surrogateescape"), ended))
+        for piece, ended in pieces:
+            n += 1
+            nul = piece.find("\0")
+            if nul >= 0:
+                piece, ended = piece[:nul], False
+            yield n, piece, ended
+
+
+def _exact_item(mark: tuple[int, str], lineno: int, line: str) -> RuleLine | BadLine:
+    """A ``#pynf-exact`` line and the placeholder line after it: the rule it keeps."""
+    words = line.split(" ")
+    if len(words) != 3 or words[0] != "-A" or words[2] != PLACEHOLDER:
+        return BadLine(mark[0], RestoreError(f"{MARK.strip()}: expected the next line to be "
+                                             f'"-A CHAIN {PLACEHOLDER}"', line=mark[0]))
+    try:
+        counters, argv = read_mark(mark[1])
+    except PynfError as e:
+        return BadLine(mark[0], e.at_line(mark[0]))
+    return RuleLine(lineno, line, (counters, ["-A", words[1], *argv]))
+
+
 def restore_blocks(text: str) -> Iterator[Block]:
     """The table blocks of restore input, each yielded as soon as it is complete.
 
@@ -187,17 +242,26 @@ def restore_blocks(text: str) -> Iterator[Block]:
     cur: Block | None = None
     lineno = 0
     announced: set[str] = set()
-    lines = text.split("\n")
-    last = len(lines)  # lines[-1] is what follows the last newline ("" when the text ends with one)
-    if lines[-1] == "":
-        lines.pop()
-    for lineno, line in enumerate(lines, start=1):
+    exact: tuple[int, str] | None = None  # a "#pynf-exact" line waiting for its placeholder
+    for lineno, line, ended in fgets_lines(text):
         if not line:
+            if ended:
+                continue  # an empty line; one a NUL emptied is a line iptables-restore parses
+            if cur is None:
+                raise RestoreError("the line starts with a NUL byte: expected *table", line=lineno)
+            cur.items.append(RuleLine(lineno, line))
             continue
         # fgets() keeps the newline; it matters to "COMMIT\n" and to an unterminated quote.
-        raw = line + "\n" if lineno < last and ('"' in line or line == "COMMIT") else line
+        raw = line + "\n" if ended and ('"' in line or line == "COMMIT") else line
         c = raw[0]
         if c == "#":
+            if cur is not None and line.startswith(MARK):
+                exact = (lineno, line)
+            continue
+        if exact is not None:
+            cur_line, exact = _exact_item(exact, lineno, line), None
+            if cur is not None:
+                cur.items.append(cur_line)
             continue
         if cur is not None:
             if raw == "COMMIT\n":
@@ -368,7 +432,7 @@ def _apply(table: Table, block: Block, noflush: bool, counters: bool, announced:
     for item in block.items:
         try:
             if type(item) is RuleLine:
-                ctrs, argv = rule_words(item.text, item.line)
+                ctrs, argv = rule_words(item.text, item.line) if item.words is None else item.words
                 if counters and ctrs is not None:
                     argv = ["--set-counters", ctrs[0], ctrs[1], *argv]
                 if announced and not announced.isdisjoint(argv):

@@ -71,7 +71,7 @@ def _check_name(name: str, what: str) -> str:
     """xt_parse_target's checks (also used for chain names)."""
     if len(name) < 1:
         raise ParameterProblem(f"Invalid {what} name (too short)")
-    if len(name.encode()) > MAX_NAME:
+    if len(name.encode("utf-8", "surrogateescape")) > MAX_NAME:
         raise ParameterProblem(f'Invalid {what} name "{name}" ({MAX_NAME} chars max)')
     if any(c in " \t\n\v\f\r" for c in name):
         raise ParameterProblem(f'Invalid {what} name "{name}": expected no white space')
@@ -80,7 +80,7 @@ def _check_name(name: str, what: str) -> str:
 
 def assert_valid_chain_name(name: str) -> None:
     """The checks -N makes on a new chain name before asking the kernel."""
-    if len(name.encode()) > MAX_NAME:
+    if len(name.encode("utf-8", "surrogateescape")) > MAX_NAME:
         raise ParameterProblem(f'chain name "{name}" too long (must be under {MAX_NAME + 1} chars)')
     if name[:1] in ("-", "!"):
         raise ParameterProblem(f'chain name not allowed to start with "{name[0]}": "{name}"')

@@ -44,12 +44,26 @@ from pynetfilter.netfilter.conntrack.entry import (
     Tuple,
 )
 from pynetfilter.netfilter.conntrack.listing import listing as _listing
-from pynetfilter.netfilter.conntrack.table import DEFAULT_ZONE, Table, Zone
+from pynetfilter.netfilter.conntrack.table import (
+    CHAINTOOLONG,
+    DEFAULT_ZONE,
+    NF_CONNTRACK_BUCKETS,
+    NF_CONNTRACK_MAX,
+    OK,
+    Table,
+    Zone,
+)
 from pynetfilter.netfilter.par import Event
 from pynetfilter.netfilter.verdicts import NF_ACCEPT, NF_DROP
 from pynetfilter.packet.model import IPPROTO_ICMP, Packet, Tcp
 
-__all__ = ["Conntrack", "Zone", "DEFAULT_ZONE"]
+__all__ = ["Conntrack", "Zone", "DEFAULT_ZONE", "STAT_NAMES", "TABLE_FULL"]
+
+# What ``conntrack -S`` prints per CPU, in CTA_STATS order (conntrack-tools 1.4.7 on 6.18).
+STAT_NAMES = ("found", "invalid", "insert", "insert_failed", "drop", "early_drop", "error", "search_restart",
+              "clash_resolve", "chaintoolong")
+TABLE_FULL = "nf_conntrack: table full, dropping packet"  # __nf_conntrack_alloc's warning
+_FULL = -1  # _resolve's ctinfo when no entry could be allocated
 
 Tracker = Callable[["Conntrack", Conn, Packet, int, float], tuple[int, str]]
 _TRACKERS: dict[int, Tracker] = {6: tcp.packet, 17: udp.packet, 136: udp.packet, IPPROTO_ICMP: icmp.packet,
@@ -70,14 +84,33 @@ def packet_length(pkt: Packet) -> int:
 class Conntrack:
     """The connection tracking table of one network namespace and its hooks."""
 
-    def __init__(self, engine: Any = None, *, acct: bool | None = None) -> None:
+    def __init__(self, engine: Any = None, *, acct: bool | None = None, max_entries: int = NF_CONNTRACK_MAX,
+                 buckets: int = NF_CONNTRACK_BUCKETS) -> None:
         self.engine = engine
-        self.table = Table(self._destroyed)
+        self.stats: Counter[str] = Counter()  # conntrack -S's names (STAT_NAMES)
+        self.table = Table(self._destroyed, max_entries=max_entries, buckets=buckets, stats=self.stats)
         self.next_id = 1
         # nf_conntrack_acct: off by default; connbytes forces it on (xt_connbytes checkentry).
         self.acct = _ruleset_uses(engine, "connbytes") if acct is None else acct
-        self.stats: Counter[str] = Counter()  # /proc/net/stat/nf_conntrack's names
         self.invalid: Counter[str] = Counter()  # why packets were INVALID
+
+    # --- settings (net.netfilter.nf_conntrack_max, nf_conntrack_buckets) ----------------------
+
+    @property
+    def nf_conntrack_max(self) -> int:
+        return self.table.max
+
+    @nf_conntrack_max.setter
+    def nf_conntrack_max(self, value: int) -> None:
+        self.table.max = value  # lowering it evicts nothing, as in the kernel
+
+    @property
+    def nf_conntrack_buckets(self) -> int:
+        return self.table.buckets
+
+    @nf_conntrack_buckets.setter
+    def nf_conntrack_buckets(self, value: int) -> None:
+        self.table.resize(value)
 
     # --- the hooks --------------------------------------------------------------------
 
@@ -103,8 +136,8 @@ class Conntrack:
         if pkt.proto == IPPROTO_ICMP:
             ret, conn, ctinfo, why = icmp.error(self, pkt, zone, now)
             if ret != NF_ACCEPT:
-                self.stats["error"] += 1
-                return self._invalid(pkt, st, why)
+                # nf_conntrack_handle_icmp counts error; nf_conntrack_in then returns at once
+                return self._invalid(pkt, st, why, stat="error")
             if conn is not None:
                 meta.ct, meta.ctinfo = conn, ctinfo
                 return NF_ACCEPT
@@ -115,6 +148,8 @@ class Conntrack:
         while True:
             conn, ctinfo = self._resolve(t, zone, tmpl, pkt, now)
             if conn is None:
+                if ctinfo == _FULL:
+                    return self._table_full(pkt, st)
                 return self._invalid(pkt, st, "tuple cannot be inverted")
             ret, why = tracker(self, conn, pkt, ctinfo, now)
             if ret == tcp.REPEAT:
@@ -139,13 +174,17 @@ class Conntrack:
         now = st.now
         conn.timeout += now  # relative until now: timeouts count from confirmation
         conn.status |= IPS_CONFIRMED
-        if conn.status & IPS_DYING or not self.table.insert(conn, now):
-            self.stats["insert_failed"] += 1
-            self.stats["drop"] += 1
-            pkt.meta.ct = None
-            return NF_DROP
-        self.stats["insert"] += 1
-        return NF_ACCEPT
+        why = "dying" if conn.status & IPS_DYING else self.table.try_insert(conn, now)
+        if why == OK:
+            return NF_ACCEPT  # 6.x counts no "insert" here (only ctnetlink's insertions)
+        self.stats["insert_failed"] += 1
+        if why == CHAINTOOLONG:
+            self.stats["chaintoolong"] += 1
+        elif why != "dying":
+            self.stats["drop"] += 1  # nf_ct_resolve_clash gave up (no clash resolution modelled)
+        pkt.meta.ct = None
+        self._destroyed(conn)  # the loser is freed with its packet: NAT forgets its binding
+        return NF_DROP
 
     # --- what trackers call -----------------------------------------------------------
 
@@ -156,14 +195,16 @@ class Conntrack:
         self.account(conn, ctinfo, pkt)
 
     def account(self, conn: Conn, ctinfo: int, pkt: Packet) -> None:
-        d = IP_CT_DIR_ORIGINAL if ctinfo < IP_CT_ESTABLISHED_REPLY else IP_CT_DIR_REPLY
-        conn.packets[d] += 1
-        conn.bytes[d] += packet_length(pkt)
+        conn.account(IP_CT_DIR_ORIGINAL if ctinfo < IP_CT_ESTABLISHED_REPLY else IP_CT_DIR_REPLY,
+                     packet_length(pkt))
 
     def kill(self, conn: Conn) -> None:
         """nf_ct_kill: the entry goes now (an unconfirmed one can no longer be confirmed)."""
         conn.status |= IPS_DYING
         self.table.remove(conn)
+
+    def count(self, stat: str) -> None:
+        self.stats[stat] += 1
 
     def _destroyed(self, conn: Conn) -> None:
         """nf_ct_destroy's callbacks: NAT forgets the connection's source binding."""
@@ -171,9 +212,6 @@ class Conntrack:
         forget = getattr(getattr(self.engine, "nat", None), "forget", None)
         if forget is not None:
             forget(conn)
-
-    def count(self, stat: str) -> None:
-        self.stats[stat] += 1
 
     # --- queries ---------------------------------------------------------------------
 
@@ -186,24 +224,49 @@ class Conntrack:
         hit = self.table.find(t, zone if isinstance(zone, Zone) else Zone(zone), now)
         return hit[0] if hit else None
 
-    def tuple_taken(self, t: Tuple, ignored: Conn, now: float | None = None) -> bool:
-        """nf_conntrack_tuple_taken (for NAT's unique tuple choice)."""
-        return self.table.taken(t, Zone(ignored.zone, ignored.zone_dir), ignored, now)
+    def tuple_taken(self, t: Tuple, ignored: Conn, now: float | None = None,
+                    zone: Zone | None = None) -> bool:
+        """nf_conntrack_tuple_taken (for NAT's unique tuple choice): a live entry other than
+        *ignored* uses tuple *t*, and is not the same flow (an identical original tuple: two
+        packets of one socket racing, which confirm resolves).  Counts ``found``."""
+        table = self.table
+        if ignored.zone_dir == NF_CT_DEFAULT_ZONE_DIR:
+            other = table.peek(t, ignored.zone)  # one bucket probe, as the kernel's
+            if other is None:
+                return False
+            if now is not None and other.timeout <= now:
+                table.remove(other)  # nf_ct_gc_expired
+                return False
+        else:
+            hit = table.find(t, zone or Zone(ignored.zone, ignored.zone_dir), now)
+            if hit is None:
+                return False
+            other = hit[0]
+        if other is ignored or (other.orig == ignored.orig and other.zone == ignored.zone):
+            return False
+        self.stats["found"] += 1
+        return True
 
     def entries(self, now: float | None = None) -> list[Conn]:
-        """Live confirmed entries, oldest first (the kernel dumps in hash order)."""
+        """Live confirmed entries, oldest (smallest id) first (the kernel dumps in hash order)."""
         if now is not None:
             self.table.expire(now)
-        return list(self.table)
+        return sorted(self.table, key=_by_id)
 
     def listing(self, now: float, *, extended: bool = False) -> str:
         """``conntrack -L`` output at time *now*."""
         return _listing(self.entries(now), now, extended=extended, acct=self.acct)
 
+    def statistics(self) -> str:
+        """``conntrack -S`` output: one engine, so one CPU line (the kernel prints one per CPU;
+        their sums are what compares)."""
+        return "cpu=0   \t" + "".join(f"{name}={self.stats[name]} " for name in STAT_NAMES) + "\n"
+
     def add(self, conn: Conn) -> None:
-        """Insert a confirmed entry as it is (a loaded state); ids stay unique."""
+        """Insert a confirmed entry as it is (a loaded state, or ctnetlink's create); ids stay unique."""
         conn.status |= IPS_CONFIRMED
-        self.table.insert(conn, float("-inf"))
+        if self.table.insert(conn, float("-inf")):
+            self.stats["insert"] += 1  # nf_conntrack_hash_check_insert counts
         self.next_id = max(self.next_id, conn.id + 1)
 
     # --- internals -------------------------------------------------------------------
@@ -228,27 +291,51 @@ class Conntrack:
             reply = icmp.invert(t)
             if reply is None:
                 return None, 0
+            if self.table.full() and not self._make_room(t, zone, now):
+                return None, _FULL
             conn = Conn(t, reply, zone=zone.id, zone_dir=zone.dir, id=self.next_id)
             if tmpl is not None:
                 conn.helper = tmpl.helper or None
             self.next_id += 1
-            self.stats["new"] += 1
             return conn, IP_CT_NEW
         conn, direction = hit
-        self.stats["found"] += 1
         if direction == IP_CT_DIR_REPLY:
             return conn, IP_CT_ESTABLISHED_REPLY
         if conn.status & IPS_SEEN_REPLY:
             return conn, IP_CT_ESTABLISHED
         return conn, IP_CT_RELATED if conn.status & IPS_EXPECTED else IP_CT_NEW
 
-    def _invalid(self, pkt: Packet, st: Any, why: str) -> int:
+    def _make_room(self, t: Tuple, zone: Zone, now: float) -> bool:
+        """__nf_conntrack_alloc on a full table: the garbage collector's pass (if due), then
+        early_drop near the new tuple's bucket; False when the table stays full."""
+        table = self.table
+        if now >= table.next_gc:
+            table.gc(now)
+            if not table.full():
+                return True
+        if table.early_drop(t, zone.id_for(IP_CT_DIR_ORIGINAL), now):
+            return True
+        table.gc_early_drop = True  # the next garbage collection evicts what may go early
+        return False
+
+    def _table_full(self, pkt: Packet, st: Any) -> int:
         pkt.meta.ct, pkt.meta.ctinfo = None, IP_CT_ESTABLISHED
-        self.stats["invalid"] += 1
+        self.stats["drop"] += 1
+        if st is not None:
+            st.events.append(Event("note", TABLE_FULL))
+        return NF_DROP
+
+    def _invalid(self, pkt: Packet, st: Any, why: str, stat: str = "invalid") -> int:
+        pkt.meta.ct, pkt.meta.ctinfo = None, IP_CT_ESTABLISHED
+        self.stats[stat] += 1
         self.invalid[why] += 1
         if st is not None and getattr(st, "trace", False):
             st.events.append(Event("note", f"conntrack: INVALID: {why}"))
         return NF_ACCEPT
+
+
+def _by_id(conn: Conn) -> int:
+    return conn.id
 
 
 def _ruleset_uses(engine: Any, name: str) -> bool:

@@ -1,6 +1,7 @@
 """``pynf conntrack``: a conntrack table kept in a file, fed from captures, listed as ``conntrack -L``.
 
-    pynf conntrack [--state FILE] [--capture PCAP]... [-L] [-o extended] [--at TIME]
+    pynf conntrack [--state FILE] [--capture PCAP]... [-L] [-o extended] [--at TIME] [-S] [-C]
+                   [--max N] [--buckets N]
 
 Theory of operation.  The table lives in a JSON state file (see :mod:`.listing`); captures
 taken on a host (``tcpdump -i any -w``) are fed through conntrack alone, with that host's
@@ -10,21 +11,29 @@ No rules run (NOTRACK, CT zones and CONNMARK need the rules: ``pynf replay`` run
 pipeline); a router's forwarded traffic, seen once in and once out, is for ``pynf replay``.
 ``-L`` prints the table as ``conntrack -L`` does at ``--at`` (seconds since the epoch;
 default: the last packet fed, or when the state was saved), with its summary on stderr.
+``-S`` prints what feeding the captures counted as ``conntrack -S`` does (one CPU; the state
+file keeps no statistics), ``-C`` the number of entries as ``conntrack -C``.  ``--max`` and
+``--buckets`` are net.netfilter.nf_conntrack_max and nf_conntrack_buckets for the feeding
+(defaults: 262144 each, the kernel's on a host with more than 4 GiB).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import contextlib
+import math
 import sys
 from pathlib import Path
 from typing import Any
 
 from pynetfilter.errors import PynfError
+from pynetfilter.io import statefile
 from pynetfilter.netfilter.conntrack import Conntrack
 from pynetfilter.netfilter.conntrack.listing import from_json, to_json
+from pynetfilter.netfilter.conntrack.table import NF_CONNTRACK_BUCKETS, NF_CONNTRACK_MAX
 
 SUMMARY = "conntrack v1.4.7 (conntrack-tools): {n} flow entries have been shown."
+MAX_BUCKETS = 1 << 24  # 128 MiB of chain heads
 
 
 class _State:
@@ -67,36 +76,67 @@ def add_parser(sub: Any) -> None:
     p.add_argument("-o", "--output", choices=["extended"], help="extended: with the layer 3 protocol")
     p.add_argument("--at", type=float, help="list as of this time (seconds since the epoch)")
     p.add_argument("--acct", action="store_true", help="accounting on (nf_conntrack_acct=1)")
+    p.add_argument("-S", "--stats", action="store_true", help="statistics (conntrack -S)")
+    p.add_argument("-C", "--count", action="store_true", help="the number of entries (conntrack -C)")
+    p.add_argument("--max", type=_u32, default=NF_CONNTRACK_MAX, metavar="N",
+                   help=f"nf_conntrack_max (default {NF_CONNTRACK_MAX}; 0: no limit)")
+    p.add_argument("--buckets", type=_u32, default=NF_CONNTRACK_BUCKETS, metavar="N",
+                   help=f"nf_conntrack_buckets (default {NF_CONNTRACK_BUCKETS}, at most {MAX_BUCKETS})")
     p.set_defaults(func=cmd_conntrack)
 
 
+def _u32(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}")
+    value = int(text)
+    if value < 0 or value > 0xFFFFFFFF:
+        raise argparse.ArgumentTypeError(f"expected 0 to 4294967295, got {text}")
+    return value
+
+
 def cmd_conntrack(args: argparse.Namespace) -> int:
-    ct = Conntrack(acct=args.acct)
+    if not 1 <= args.buckets <= MAX_BUCKETS:
+        # the table is an array of that many chains: 8 bytes each
+        print(f"pynf: --buckets: expected 1 to {MAX_BUCKETS}, got {args.buckets}", file=sys.stderr)
+        return 2
+    if args.at is not None and not math.isfinite(args.at):
+        print(f"pynf: --at: expected a finite time, got {args.at}", file=sys.stderr)
+        return 2
+    ct = Conntrack(acct=args.acct, max_entries=args.max, buckets=args.buckets)
     now: float | None = None
     try:
-        if args.state and os.path.exists(args.state):
-            try:
-                conns, now, acct = from_json(Path(args.state).read_text(encoding="utf-8"))
-            except PynfError as e:
-                raise PynfError(f"{args.state}: {e}") from None
-            ct.acct = ct.acct or acct
-            for c in conns:
-                ct.add(c)
-        for cap in args.capture:
-            now = feed(ct, cap) or now  # capture errors name their file
+        # A writer holds the state's lock from reading it to replacing it (pynetfilter.io.statefile).
+        with contextlib.ExitStack() as stack:
+            if args.state and args.capture:
+                stack.enter_context(statefile.StateLock(statefile.target(args.state, False)))
+            data = statefile.read_state(args.state) if args.state else None
+            if data is not None:
+                try:
+                    conns, now, acct = from_json(data.decode("utf-8", "surrogateescape"))
+                except PynfError as e:
+                    raise PynfError(f"{args.state}: {e}") from None
+                ct.acct = ct.acct or acct
+                for c in conns:
+                    ct.add(c)
+                ct.stats.clear()  # -S tells what this run's feeding counted
+            for cap in args.capture:
+                now = feed(ct, cap) or now  # capture errors name their file
+            if args.state and args.capture:
+                at = now or 0.0
+                statefile.write_state(args.state, to_json(ct.entries(at), at, ct.acct).encode())
     except PynfError as e:
         print(f"pynf: {e}", file=sys.stderr)
-        return 1
+        return e.status
     if args.at is not None:
         now = args.at
     if now is None:
         now = 0.0
-    if args.state and args.capture:
-        tmp = f"{args.state}.tmp"
-        Path(tmp).write_text(to_json(ct.entries(now), now, ct.acct), encoding="utf-8")
-        os.replace(tmp, args.state)
     if args.dump:
         entries = ct.entries(now)
         sys.stdout.write(ct.listing(now, extended=args.output == "extended"))
         print(SUMMARY.format(n=len(entries)), file=sys.stderr)
+    if args.count:
+        print(len(ct.entries(now)))
+    if args.stats:
+        sys.stdout.write(ct.statistics())
     return 0

@@ -1,0 +1,305 @@
+# Numbers are parsed as iptables parses them: strtoul/strtod accept ASCII digits, a sign and
+# leading blanks only (Python's int()/float() also take Unicode digits, '_' and trailing blanks).
+*filter
+:INPUT
+-p tcp --dport ٨٠
+-p tcp --dport ８０
+-p tcp --dport 8_0
+-p tcp --dport " 80"
+-p tcp --dport "80 "
+-p tcp --dport +80
+-p tcp --dport "	80"
+-p tcp --dport 0x5_0
+-p tcp --dport "80 "
+-p udp --sport ٨٠
+-p udp --sport ８０
+-p udp --sport 8_0
+-p udp --sport " 80"
+-p udp --sport "80 "
+-p udp --sport +80
+-p udp --sport "	80"
+-p udp --sport 0x5_0
+-p udp --sport "80 "
+-p tcp -m multiport --dports 1,٨٠
+-p tcp -m multiport --dports 1,８０
+-p tcp -m multiport --dports 1,8_0
+-p tcp -m multiport --dports 1," 80"
+-p tcp -m multiport --dports 1,"80 "
+-p tcp -m multiport --dports 1,+80
+-p tcp -m multiport --dports 1,"	80"
+-p tcp -m multiport --dports 1,0x5_0
+-p tcp -m multiport --dports 1,80 
+-m length --length ٨٠
+-m length --length ８０
+-m length --length 8_0
+-m length --length " 80"
+-m length --length "80 "
+-m length --length +80
+-m length --length "	80"
+-m length --length 0x5_0
+-m length --length "80 "
+-m length --length 1:٨٠
+-m length --length 1:８０
+-m length --length 1:8_0
+-m length --length 1:" 80"
+-m length --length 1:"80 "
+-m length --length 1:+80
+-m length --length 1:"	80"
+-m length --length 1:0x5_0
+-m length --length 1:80 
+-m ttl --ttl-eq ٨٠
+-m ttl --ttl-eq ８０
+-m ttl --ttl-eq 8_0
+-m ttl --ttl-eq " 80"
+-m ttl --ttl-eq "80 "
+-m ttl --ttl-eq +80
+-m ttl --ttl-eq "	80"
+-m ttl --ttl-eq 0x5_0
+-m ttl --ttl-eq "80 "
+-m mark --mark ٨٠
+-m mark --mark ８０
+-m mark --mark 8_0
+-m mark --mark " 80"
+-m mark --mark "80 "
+-m mark --mark +80
+-m mark --mark "	80"
+-m mark --mark 0x5_0
+-m mark --mark "80 "
+-m mark --mark 1/٨٠
+-m mark --mark 1/８０
+-m mark --mark 1/8_0
+-m mark --mark 1/" 80"
+-m mark --mark 1/"80 "
+-m mark --mark 1/+80
+-m mark --mark 1/"	80"
+-m mark --mark 1/0x5_0
+-m mark --mark 1/80 
+-j MARK --set-mark ٨٠
+-j MARK --set-mark ８０
+-j MARK --set-mark 8_0
+-j MARK --set-mark " 80"
+-j MARK --set-mark "80 "
+-j MARK --set-mark +80
+-j MARK --set-mark "	80"
+-j MARK --set-mark 0x5_0
+-j MARK --set-mark "80 "
+-m limit --limit ٨٠/s
+-m limit --limit ８０/s
+-m limit --limit 8_0/s
+-m limit --limit " 80"/s
+-m limit --limit "80 "/s
+-m limit --limit +80/s
+-m limit --limit "	80"/s
+-m limit --limit 0x5_0/s
+-m limit --limit 80 /s
+-m limit --limit-burst ٨٠
+-m limit --limit-burst ８０
+-m limit --limit-burst 8_0
+-m limit --limit-burst " 80"
+-m limit --limit-burst "80 "
+-m limit --limit-burst +80
+-m limit --limit-burst "	80"
+-m limit --limit-burst 0x5_0
+-m limit --limit-burst "80 "
+-p tcp -m connlimit --connlimit-above ٨٠
+-p tcp -m connlimit --connlimit-above ８０
+-p tcp -m connlimit --connlimit-above 8_0
+-p tcp -m connlimit --connlimit-above " 80"
+-p tcp -m connlimit --connlimit-above "80 "
+-p tcp -m connlimit --connlimit-above +80
+-p tcp -m connlimit --connlimit-above "	80"
+-p tcp -m connlimit --connlimit-above 0x5_0
+-p tcp -m connlimit --connlimit-above "80 "
+-m statistic --mode nth --every ٨٠
+-m statistic --mode nth --every ８０
+-m statistic --mode nth --every 8_0
+-m statistic --mode nth --every " 80"
+-m statistic --mode nth --every "80 "
+-m statistic --mode nth --every +80
+-m statistic --mode nth --every "	80"
+-m statistic --mode nth --every 0x5_0
+-m statistic --mode nth --every "80 "
+-m tos --tos ٨٠
+-m tos --tos ８０
+-m tos --tos 8_0
+-m tos --tos " 80"
+-m tos --tos "80 "
+-m tos --tos +80
+-m tos --tos "	80"
+-m tos --tos 0x5_0
+-m tos --tos "80 "
+-m dscp --dscp ٨٠
+-m dscp --dscp ８０
+-m dscp --dscp 8_0
+-m dscp --dscp " 80"
+-m dscp --dscp "80 "
+-m dscp --dscp +80
+-m dscp --dscp "	80"
+-m dscp --dscp 0x5_0
+-m dscp --dscp "80 "
+-p icmp --icmp-type ٨٠
+-p icmp --icmp-type ８０
+-p icmp --icmp-type 8_0
+-p icmp --icmp-type " 80"
+-p icmp --icmp-type "80 "
+-p icmp --icmp-type +80
+-p icmp --icmp-type "	80"
+-p icmp --icmp-type 0x5_0
+-p icmp --icmp-type "80 "
+-m connbytes --connbytes ٨٠ --connbytes-dir both --connbytes-mode bytes
+-m connbytes --connbytes ８０ --connbytes-dir both --connbytes-mode bytes
+-m connbytes --connbytes 8_0 --connbytes-dir both --connbytes-mode bytes
+-m connbytes --connbytes " 80" --connbytes-dir both --connbytes-mode bytes
+-m connbytes --connbytes "80 " --connbytes-dir both --connbytes-mode bytes
+-m connbytes --connbytes +80 --connbytes-dir both --connbytes-mode bytes
+-m connbytes --connbytes "	80" --connbytes-dir both --connbytes-mode bytes
+-m connbytes --connbytes 0x5_0 --connbytes-dir both --connbytes-mode bytes
+-m connbytes --connbytes 80  --connbytes-dir both --connbytes-mode bytes
+-m quota --quota ٨٠
+-m quota --quota ８０
+-m quota --quota 8_0
+-m quota --quota " 80"
+-m quota --quota "80 "
+-m quota --quota +80
+-m quota --quota "	80"
+-m quota --quota 0x5_0
+-m quota --quota "80 "
+-m recent --rcheck --seconds ٨٠
+-m recent --rcheck --seconds ８０
+-m recent --rcheck --seconds 8_0
+-m recent --rcheck --seconds " 80"
+-m recent --rcheck --seconds "80 "
+-m recent --rcheck --seconds +80
+-m recent --rcheck --seconds "	80"
+-m recent --rcheck --seconds 0x5_0
+-m recent --rcheck --seconds "80 "
+-s 10.233.0.1/٨٠
+-s 10.233.0.1/８０
+-s 10.233.0.1/8_0
+-s 10.233.0.1/" 80"
+-s 10.233.0.1/"80 "
+-s 10.233.0.1/+80
+-s 10.233.0.1/"	80"
+-s 10.233.0.1/0x5_0
+-s 10.233.0.1/80 
+-m hashlimit --hashlimit-upto ٨٠/s --hashlimit-name hl
+-m hashlimit --hashlimit-upto ８０/s --hashlimit-name hl
+-m hashlimit --hashlimit-upto 8_0/s --hashlimit-name hl
+-m hashlimit --hashlimit-upto " 80"/s --hashlimit-name hl
+-m hashlimit --hashlimit-upto "80 "/s --hashlimit-name hl
+-m hashlimit --hashlimit-upto +80/s --hashlimit-name hl
+-m hashlimit --hashlimit-upto "	80"/s --hashlimit-name hl
+-m hashlimit --hashlimit-upto 0x5_0/s --hashlimit-name hl
+-m hashlimit --hashlimit-upto 80 /s --hashlimit-name hl
+-j LOG --log-level ٨٠
+-j LOG --log-level ８０
+-j LOG --log-level 8_0
+-j LOG --log-level " 80"
+-j LOG --log-level "80 "
+-j LOG --log-level +80
+-j LOG --log-level "	80"
+-j LOG --log-level 0x5_0
+-j LOG --log-level "80 "
+-m u32 --u32 0>>22&0x3C@٨٠=0
+-m u32 --u32 0>>22&0x3C@８０=0
+-m u32 --u32 0>>22&0x3C@8_0=0
+-m u32 --u32 0>>22&0x3C@" 80"=0
+-m u32 --u32 0>>22&0x3C@"80 "=0
+-m u32 --u32 0>>22&0x3C@+80=0
+-m u32 --u32 0>>22&0x3C@"	80"=0
+-m u32 --u32 0>>22&0x3C@0x5_0=0
+-m u32 --u32 0>>22&0x3C@80 =0
+-p tcp --tcp-flags SYN SYN -j TCPMSS --set-mss ٨٠
+-p tcp --tcp-flags SYN SYN -j TCPMSS --set-mss ８０
+-p tcp --tcp-flags SYN SYN -j TCPMSS --set-mss 8_0
+-p tcp --tcp-flags SYN SYN -j TCPMSS --set-mss " 80"
+-p tcp --tcp-flags SYN SYN -j TCPMSS --set-mss "80 "
+-p tcp --tcp-flags SYN SYN -j TCPMSS --set-mss +80
+-p tcp --tcp-flags SYN SYN -j TCPMSS --set-mss "	80"
+-p tcp --tcp-flags SYN SYN -j TCPMSS --set-mss 0x5_0
+-p tcp --tcp-flags SYN SYN -j TCPMSS --set-mss "80 "
+-m pkttype --pkt-type ٨٠
+-m pkttype --pkt-type ８０
+-m pkttype --pkt-type 8_0
+-m pkttype --pkt-type " 80"
+-m pkttype --pkt-type "80 "
+-m pkttype --pkt-type +80
+-m pkttype --pkt-type "	80"
+-m pkttype --pkt-type 0x5_0
+-m pkttype --pkt-type "80 "
+-j CONNMARK --set-mark ٨٠
+-j CONNMARK --set-mark ８０
+-j CONNMARK --set-mark 8_0
+-j CONNMARK --set-mark " 80"
+-j CONNMARK --set-mark "80 "
+-j CONNMARK --set-mark +80
+-j CONNMARK --set-mark "	80"
+-j CONNMARK --set-mark 0x5_0
+-j CONNMARK --set-mark "80 "
+-m conntrack --ctexpire ٨٠
+-m conntrack --ctexpire ８０
+-m conntrack --ctexpire 8_0
+-m conntrack --ctexpire " 80"
+-m conntrack --ctexpire "80 "
+-m conntrack --ctexpire +80
+-m conntrack --ctexpire "	80"
+-m conntrack --ctexpire 0x5_0
+-m conntrack --ctexpire "80 "
+-m statistic --mode random --probability 0.٨٠
+-m statistic --mode random --probability 0.８０
+-m statistic --mode random --probability 0.8_0
+-m statistic --mode random --probability 0." 80"
+-m statistic --mode random --probability 0."80 "
+-m statistic --mode random --probability 0.+80
+-m statistic --mode random --probability 0."	80"
+-m statistic --mode random --probability 0.0x5_0
+-m statistic --mode random --probability 0.80 
+*nat
+:PREROUTING
+-p tcp -j DNAT --to-destination 10.233.0.1:٨٠
+-p tcp -j REDIRECT --to-ports ٨٠
+-p tcp -j DNAT --to-destination 10.233.0.1:８０
+-p tcp -j REDIRECT --to-ports ８０
+-p tcp -j DNAT --to-destination 10.233.0.1:8_0
+-p tcp -j REDIRECT --to-ports 8_0
+-p tcp -j DNAT --to-destination 10.233.0.1:" 80"
+-p tcp -j REDIRECT --to-ports " 80"
+-p tcp -j DNAT --to-destination 10.233.0.1:"80 "
+-p tcp -j REDIRECT --to-ports "80 "
+-p tcp -j DNAT --to-destination 10.233.0.1:+80
+-p tcp -j REDIRECT --to-ports +80
+-p tcp -j DNAT --to-destination 10.233.0.1:"	80"
+-p tcp -j REDIRECT --to-ports "	80"
+-p tcp -j DNAT --to-destination 10.233.0.1:0x5_0
+-p tcp -j REDIRECT --to-ports 0x5_0
+-p tcp -j DNAT --to-destination 10.233.0.1:80 
+-p tcp -j REDIRECT --to-ports "80 "
+*mangle
+:PREROUTING
+-j TTL --ttl-set ٨٠
+-j DSCP --set-dscp ٨٠
+-j TOS --set-tos ٨٠
+-j TTL --ttl-set ８０
+-j DSCP --set-dscp ８０
+-j TOS --set-tos ８０
+-j TTL --ttl-set 8_0
+-j DSCP --set-dscp 8_0
+-j TOS --set-tos 8_0
+-j TTL --ttl-set " 80"
+-j DSCP --set-dscp " 80"
+-j TOS --set-tos " 80"
+-j TTL --ttl-set "80 "
+-j DSCP --set-dscp "80 "
+-j TOS --set-tos "80 "
+-j TTL --ttl-set +80
+-j DSCP --set-dscp +80
+-j TOS --set-tos +80
+-j TTL --ttl-set "	80"
+-j DSCP --set-dscp "	80"
+-j TOS --set-tos "	80"
+-j TTL --ttl-set 0x5_0
+-j DSCP --set-dscp 0x5_0
+-j TOS --set-tos 0x5_0
+-j TTL --ttl-set "80 "
+-j DSCP --set-dscp "80 "
+-j TOS --set-tos "80 "
