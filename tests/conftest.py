@@ -44,3 +44,28 @@ def pytest_configure(config: pytest.Config) -> None:
         settings.load_profile("smoke")
     else:
         settings.load_profile("ci")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With $PYNF_FUZZ_COUNT (a directory; tools/fuzz_long.py sets it), each Hypothesis test counts
+    its examples into a file there as it goes, so a run stopped by its time budget still says how
+    many examples it ran."""
+    where = os.environ.get("PYNF_FUZZ_COUNT")
+    if not where:
+        return
+    for item in items:
+        fn = getattr(item, "obj", None)
+        hyp = getattr(fn, "hypothesis", None)
+        if hyp is None:
+            continue
+        path = Path(where) / (item.nodeid.replace("/", "_").replace("::", "__") + ".count")
+        inner = hyp.inner_test
+
+        def counted(*args: object, _inner: object = inner, _path: Path = path, _n: list[int] = [0],  # noqa: B006
+                    **kwargs: object) -> object:
+            _n[0] += 1
+            if _n[0] % 200 == 0:
+                _path.write_text(f"{_n[0]}\n")
+            return _inner(*args, **kwargs)  # type: ignore[operator]
+
+        hyp.inner_test = counted

@@ -111,3 +111,15 @@ def table_blocks(save_text: str) -> dict[str, str]:
         if line == "COMMIT":
             blocks[name] = "\n".join(cur) + "\n"
     return blocks
+
+
+def report(name: str, observed: list, stored: dict | None) -> bool:
+    """One case of a recorder: with *stored* (``--check``), whether the kernel still says what was
+    recorded, printed as "same" or the difference; else the last observation, printed."""
+    if stored is None:
+        print(f"{name}: {observed[-1]}")
+        return True
+    want = stored.get(name, {}).get("observed")
+    ok = want == observed
+    print(f"{name}: {'same' if ok else f'differs: now {observed}, recorded {want}'}")
+    return ok

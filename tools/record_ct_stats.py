@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
-from tools.kernel import TRAFFIC_TOOLS, available  # noqa: E402
+from tools.kernel import TRAFFIC_TOOLS, available, report  # noqa: E402
 from tools.topology import LINKS, Lab, sh  # noqa: E402
 
 OUT = ROOT / "tests" / "netfilter" / "kernel" / "ct_stats.json"
@@ -135,12 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         got = record(case)
         out.append(got)
-        if args.check:
-            ok = stored.get(case["name"], {}).get("observed") == got["observed"]
-            differ += not ok
-            print(f"{case['name']}: {'same' if ok else 'differs: now ' + str(got['observed'][-1])}")
-        else:
-            print(f"{case['name']}: {got['observed'][-1]}")
+        differ += not report(case["name"], got["observed"], stored if args.check else None)
     if args.check:
         return 1 if differ else 0
     OUT.write_text(json.dumps({"kernel": platform.release(), "tools": list(TRAFFIC_TOOLS), "cases": out},

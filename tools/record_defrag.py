@@ -32,7 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tools.kernel import available  # noqa: E402
+from tools.kernel import available, report  # noqa: E402
 from tools.topology import checksum, sh  # noqa: E402
 
 OUT = ROOT / "tests" / "netfilter" / "kernel" / "defrag.json"
@@ -219,13 +219,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         observed = run_case(case)
         cases.append({**case, "observed": observed})
-        if args.check:
-            want = stored.get(case["name"], {}).get("observed")
-            ok = want == observed
-            differ += not ok
-            print(f"{case['name']}: {'same' if ok else f'differs: now {observed}, recorded {want}'}")
-        else:
-            print(f"{case['name']}: {observed[-1]}")
+        differ += not report(case["name"], observed, stored if args.check else None)
     if args.check:
         return 1 if differ else 0
     OUT.parent.mkdir(parents=True, exist_ok=True)
