@@ -36,15 +36,20 @@ _BREAKS_WORDS = frozenset(' \t"')  # add_param_to_argv() splits or groups at the
 _COUNTERS = re.compile(r"\[([0-9]+):([0-9]+)\] ")
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {}  # field names per part class (dataclasses.fields is slow)
+
+
 def _strings(part: object, empty: bool = False) -> list[tuple[str, str]]:
     """The part's string values (with *empty*, the empty ones too)."""
-    if not dataclasses.is_dataclass(part):
-        return []
+    names = _FIELDS.get(type(part))
+    if names is None:
+        is_dc = dataclasses.is_dataclass(part)
+        names = _FIELDS[type(part)] = tuple(f.name for f in dataclasses.fields(part)) if is_dc else ()
     out = []
-    for f in dataclasses.fields(part):
-        v = getattr(part, f.name, None)
+    for name in names:
+        v = getattr(part, name, None)
         if isinstance(v, str) and (v or empty):
-            out.append((f.name, v))
+            out.append((name, v))
     return out
 
 
@@ -73,9 +78,10 @@ def _any_iface(part: object) -> bool:
     return getattr(part, "iniface", None) == "+" or getattr(part, "outiface", None) == "+"
 
 
-def _bare_empty(text: str) -> bool:
-    """An empty value printed bare (``--physdev-in  -j``): the next word would take its place."""
-    return text.endswith(" ") or "  " in text
+def _bare_empty(part: object, text: str) -> bool:
+    """An empty value printed bare (``--physdev-in  -j``): the next word would take its place.
+    (A double blank alone is no sign: libxt_nfacct prints ``--nfacct-name  NAME``.)"""
+    return (text.endswith(" ") or "  " in text) and any(not v for _, v in _strings(part, True))
 
 
 def _suspect(value: str, text: str) -> bool:
@@ -98,7 +104,7 @@ def needs_exact(rule: Rule, memo: dict[int, bool], texts: dict[int, str]) -> boo
         got = memo.get(id(p))
         if got is None:
             text = texts.get(id(p), "")
-            got = memo[id(p)] = _bare_empty(text) or any(_suspect(v, text) for _, v in _strings(p)) \
+            got = memo[id(p)] = _bare_empty(p, text) or any(_suspect(v, text) for _, v in _strings(p)) \
                 or _any_iface(p) or _lossy(p)
         if got:
             return True
@@ -152,7 +158,7 @@ def exact_words(rule: Rule, chain: str, table: str) -> list[str]:
     def swapped(part: object) -> object:
         changes = {}
         # An empty interface matches any and is not printed; other empty values may print bare.
-        empty = not isinstance(part, IpMatch) and _bare_empty(_part_text(part))
+        empty = not isinstance(part, IpMatch) and _bare_empty(part, _part_text(part))
         for name, v in _strings(part, empty):
             if not v or v == "+" and name in ("iniface", "outiface") or "\n" in v \
                     or not _BREAKS_WORDS.isdisjoint(v):
