@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 import time
 
-from pynetfilter.cli.state import load_state, locked, read, write_state
+from pynetfilter.cli.state import load_state, locked, read, state_options, write_state
 from pynetfilter.errors import PARAMETER_PROBLEM, PynfError
 from pynetfilter.netfilter import objects
 from pynetfilter.netfilter.objects import rule_refs
@@ -23,18 +23,11 @@ USAGE = "usage: pynf ipset --state FILE [--follow] [--ipsets FILE]... [ipset arg
 
 
 def cmd_ipset(argv: list[str]) -> int:
-    if len(argv) < 2 or argv[0] != "--state":
-        print(f"pynf ipset: {USAGE}", file=sys.stderr)
+    got = state_options(argv, f"pynf ipset: {USAGE}", ("ipsets",))
+    if got is None:
         return PARAMETER_PROBLEM
-    state, rest = argv[1], argv[2:]
-    extra: list[str] = []
-    follow = False
-    while rest and (rest[0] == "--follow" or (len(rest) >= 2 and rest[0] == "--ipsets")):
-        if rest[0] == "--follow":
-            follow, rest = True, rest[1:]
-        else:
-            extra.append(rest[1])
-            rest = rest[2:]
+    state, follow, files, rest = got
+    extra = files["ipsets"]
     file = None
     args: list[str] = []
     i = 0

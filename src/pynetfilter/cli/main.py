@@ -23,7 +23,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from pynetfilter.cli.state import add_files, load_state, locked, write_state
+from pynetfilter.cli.state import add_files, load_state, locked, state_options, write_state
 from pynetfilter.cli.state import read as _read
 from pynetfilter.errors import PARAMETER_PROBLEM, PynfError
 from pynetfilter.model.ruleset import Ruleset
@@ -98,32 +98,13 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
-def _state_options(argv: list[str], usage: str) -> tuple[str, bool, dict[str, list[str]], list[str]] | None:
-    """``--state FILE [--follow] [--ipsets F]... [--nfacct F]...`` before a command's own words."""
-    if len(argv) < 2 or argv[0] != "--state":
-        print(usage, file=sys.stderr)
-        return None
-    state, rest = argv[1], argv[2:]
-    follow = False
-    files: dict[str, list[str]] = {"ipsets": [], "nfacct": []}
-    while rest:
-        if rest[0] == "--follow":
-            follow, rest = True, rest[1:]
-        elif len(rest) >= 2 and rest[0] in ("--ipsets", "--nfacct"):
-            files[rest[0][2:]].append(rest[1])
-            rest = rest[2:]
-        else:
-            break
-    return state, follow, files, rest
-
-
 READ_ONLY = frozenset("LSCVh")  # iptables commands that change nothing (-L/-S with -Z do)
 
 
 def cmd_iptables(argv: list[str]) -> int:
     from pynetfilter.syntax.command import parse_command
 
-    got = _state_options(argv, "pynf iptables: usage: pynf iptables --state FILE [--follow] "
+    got = state_options(argv, "pynf iptables: usage: pynf iptables --state FILE [--follow] "
                                "[--ipsets FILE] [--nfacct FILE] [iptables arguments...]")
     if got is None:
         return PARAMETER_PROBLEM

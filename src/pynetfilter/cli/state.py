@@ -7,6 +7,7 @@ whole stays loadable by iptables-restore.
 
 from __future__ import annotations
 
+import sys
 import time
 
 from pynetfilter.errors import PynfError
@@ -19,8 +20,6 @@ from pynetfilter.netfilter.objects import Objects
 def read(path: str) -> str:
     """The file's bytes as iptables reads them: no newline translation (a CR stays a CR)."""
     if path == "-":
-        import sys
-
         data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
     else:
         with open(path, "rb") as f:
@@ -74,6 +73,27 @@ def write_state(path: str, rs: Ruleset, objs: Objects, now: float | None = None,
     rename; mode and owner kept; a symlink only with *follow*)."""
     statefile.write_state(path, state_text(rs, objs, now).encode("utf-8", "surrogateescape"),
                           follow=follow)
+
+
+def state_options(argv: list[str], usage: str, objects: tuple[str, ...] = ("ipsets", "nfacct"),
+                  ) -> tuple[str, bool, dict[str, list[str]], list[str]] | None:
+    """``--state FILE [--follow] [--ipsets F]... [--nfacct F]...`` before a command's own words
+    (*objects*: which of the two the command takes); None after printing *usage*."""
+    if len(argv) < 2 or argv[0] != "--state":
+        print(usage, file=sys.stderr)
+        return None
+    state, rest = argv[1], argv[2:]
+    follow = False
+    files: dict[str, list[str]] = {name: [] for name in objects}
+    while rest:
+        if rest[0] == "--follow":
+            follow, rest = True, rest[1:]
+        elif len(rest) >= 2 and rest[0][2:] in files and rest[0].startswith("--"):
+            files[rest[0][2:]].append(rest[1])
+            rest = rest[2:]
+        else:
+            break
+    return state, follow, files, rest
 
 
 def locked(path: str, wait: int | None = None, follow: bool = False) -> statefile.StateLock:
