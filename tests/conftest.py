@@ -18,6 +18,8 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parent.parent
+# Every compiled chain is checked against its chain's rules (a missed edit fails loudly).
+os.environ.setdefault("PYNF_FASTPATH_VERIFY", "1")
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 

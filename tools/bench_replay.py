@@ -33,7 +33,9 @@ def build(rules: str, services: int) -> tuple[object, str]:
                              text=True).stdout
         own = [r for r in rs.tables["nat"].chains["KUBE-SERVICES"].rules]
         rs.restore(gen, noflush=True)
-        rs.tables["nat"].chains["KUBE-SERVICES"].rules.extend(own)
+        services = rs.tables["nat"].chains["KUBE-SERVICES"]
+        for rule in own:  # through the chain's edit log, which the fast path follows
+            services.append(rule)
     n = sum(len(c.rules) for t in rs.tables.values() for c in t.chains.values())
     return rs, f"{n:,} rules"
 

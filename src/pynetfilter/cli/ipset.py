@@ -14,10 +14,9 @@ from __future__ import annotations
 import sys
 import time
 
-from pynetfilter.cli.state import load_state, locked, read, state_options, write_state
+from pynetfilter.cli.state import load_state, locked, read, rule_refs, state_options, write_state
 from pynetfilter.errors import PARAMETER_PROBLEM, PynfError
 from pynetfilter.netfilter import objects
-from pynetfilter.netfilter.objects import rule_refs
 
 USAGE = "usage: pynf ipset --state FILE [--follow] [--ipsets FILE]... [ipset arguments...]"
 

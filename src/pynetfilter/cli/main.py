@@ -5,6 +5,7 @@
     pynf iptables --state STATE [iptables args...]   an iptables command against a saved ruleset file
     pynf trace RULES [--addrs A --routes R | --host F] [--json] PACKET-WORDS   one packet, kernel TRACE style
     pynf ipset --state STATE [ipset args...]         an ipset command against a state file's sets
+    pynf serve --state STATE [--idle S]              keep STATE in memory: the three above, fast
 
 save, restore, iptables, trace and replay take ``--ipsets FILE`` (``ipset save``
 text) and ``--nfacct FILE`` (``nfacct list`` text), repeatable: the host's sets
@@ -22,13 +23,17 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from pynetfilter.cli.state import add_files, load_state, locked, state_options, write_state
+# Light imports only: a command that a running `pynf serve` answers needs nothing more
+# (pynetfilter.serve.client); the ruleset model is imported where a command runs here.
+from pynetfilter.cli.state import add_files, command_words, load_state, locked, state_options, write_state
 from pynetfilter.cli.state import read as _read
 from pynetfilter.errors import PARAMETER_PROBLEM, PynfError
-from pynetfilter.model.ruleset import Ruleset
-from pynetfilter.netfilter import objects
-from pynetfilter.netfilter.objects import Objects
+
+if TYPE_CHECKING:
+    from pynetfilter.model.ruleset import Ruleset
+    from pynetfilter.netfilter.objects import Objects
 
 
 def _fail(where: str, err: PynfError) -> int:
@@ -44,6 +49,10 @@ def _load_state(path: str, args: argparse.Namespace | None = None) -> tuple[Rule
 
 
 def cmd_save(args: argparse.Namespace) -> int:
+    from pynetfilter.model.ruleset import Ruleset
+    from pynetfilter.netfilter import objects
+    from pynetfilter.netfilter.objects import Objects
+
     objs = Objects()
     try:
         add_files(objs, args.ipsets, args.nfacct, time.time())
@@ -110,9 +119,7 @@ def cmd_iptables(argv: list[str]) -> int:
         return PARAMETER_PROBLEM
     state, follow, files, words = got
     ns = argparse.Namespace(**files)
-    if words and words[0] in ("iptables", "iptables-legacy", "iptables-nft"):
-        words = words[1:]
-    words = [w.partition("\0")[0] for w in words]  # what iptables would see of a word holding a NUL
+    words = command_words(words)  # what iptables would see (no program name; a word ends at a NUL)
     try:
         cmd = parse_command(words)
     except PynfError as e:
@@ -208,6 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
                    add_help=False)
     sub.add_parser("trace", help="trace one packet through the rules (TRACE wording, NAT, conntrack)",
                    add_help=False)
+    sub.add_parser("serve", help="hold a state in memory for fast iptables/ipset/restore commands "
+                   "(--state FILE)", add_help=False)
 
     from pynetfilter.replay.engine import add_parser as add_replay
 
@@ -216,6 +225,14 @@ def build_parser() -> argparse.ArgumentParser:
     from pynetfilter.netfilter.conntrack.cli import add_parser as add_conntrack
 
     add_conntrack(sub)
+
+    from pynetfilter.bench.cli import add_parser as add_bench
+
+    add_bench(sub)
+
+    from pynetfilter.cli.explain import add_parser as add_explain
+
+    add_explain(sub)
     return ap
 
 
@@ -236,6 +253,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         args_list = [os.fsencode(a).decode("utf-8", "surrogateescape") for a in sys.argv[1:]]
     else:
         args_list = list(argv)
+    from pynetfilter.serve.client import run
+
+    try:
+        # A `pynf serve` holding the state answers iptables/ipset/restore; else they run here.
+        return run(args_list, dispatch, process=argv is None)
+    except BrokenPipeError:
+        return 0
+
+
+def dispatch(args_list: list[str]) -> int:
+    """Run a command in this process (a server runs its clients' commands through this too)."""
     try:
         if args_list and args_list[0] == "iptables":
             return cmd_iptables(args_list[1:])
@@ -247,6 +275,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from pynetfilter.cli.trace import cmd_trace
 
             return cmd_trace(args_list[1:])
+        if args_list and args_list[0] == "serve":
+            from pynetfilter.serve.server import cmd_serve
+
+            return cmd_serve(args_list[1:])
         args = build_parser().parse_args(args_list)
         return int(args.func(args))
     except BrokenPipeError:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, ClassVar
 from pynetfilter.ext._nat import NatTarget, nat_setup
 from pynetfilter.ext.base import Opt
 from pynetfilter.model.tables import Hook, hook_mask
+from pynetfilter.netfilter.nat_tuple import MANIP_DST
 
 if TYPE_CHECKING:
     from pynetfilter.netfilter.par import Par
@@ -32,8 +33,6 @@ class Dnat(NatTarget):
     save_option: ClassVar[str] = "--to-destination"
 
     def tg(self, pkt: Packet, par: Par) -> int:
-        from pynetfilter.netfilter.nat_tuple import MANIP_DST
-
         return nat_setup(pkt, par, self.nat_range(), MANIP_DST)
 
 

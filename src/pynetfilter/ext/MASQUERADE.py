@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, ClassVar
 from pynetfilter.ext._nat import MAP_IPS, NatTarget, nat_setup
 from pynetfilter.ext.base import Opt
 from pynetfilter.model.tables import Hook, hook_mask
+from pynetfilter.netfilter.nat_tuple import MANIP_SRC, NatRange
+from pynetfilter.netfilter.verdicts import NF_ACCEPT, NF_DROP
 
 if TYPE_CHECKING:
     from pynetfilter.netfilter.par import Par
@@ -34,9 +36,6 @@ class Masquerade(NatTarget):
 
     def tg(self, pkt: Packet, par: Par) -> int:
         """nf_nat_masquerade_ipv4: SNAT to the address the host would pick as source on the way out."""
-        from pynetfilter.netfilter.nat_tuple import MANIP_SRC, NatRange
-        from pynetfilter.netfilter.verdicts import NF_ACCEPT, NF_DROP
-
         ct = pkt.meta.ct
         if ct is None or ct.orig.src == 0:
             return NF_ACCEPT  # a 0.0.0.0 source (DHCP) is not meant to be masqueraded
@@ -46,8 +45,17 @@ class Masquerade(NatTarget):
             return NF_DROP
         # The interface is remembered: if the route later leaves elsewhere, the connection dies.
         ct.proto["nat_masq_oif"] = par.out_dev
-        rng = NatRange(self.flags | MAP_IPS, newsrc, newsrc, self.min_port, self.max_port)
+        # One NatRange per (target, address): they are immutable, and made per connection otherwise.
+        key = (self.flags, newsrc, self.min_port, self.max_port)
+        rng = _RANGES.get(key)
+        if rng is None:
+            if len(_RANGES) >= 4096:
+                _RANGES.clear()
+            rng = _RANGES[key] = NatRange(self.flags | MAP_IPS, newsrc, newsrc, self.min_port, self.max_port)
         return nat_setup(pkt, par, rng, MANIP_SRC)
+
+
+_RANGES: dict[tuple[int, int, int, int], NatRange] = {}
 
 
 EXTENSION = Masquerade

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, ClassVar
 from pynetfilter.ext._nat import NatTarget, nat_setup
 from pynetfilter.ext.base import Opt
 from pynetfilter.model.tables import Hook, hook_mask
+from pynetfilter.netfilter.nat_tuple import MANIP_SRC
 
 if TYPE_CHECKING:
     from pynetfilter.netfilter.par import Par
@@ -34,8 +35,6 @@ class Snat(NatTarget):
     has_base: ClassVar[bool] = False
 
     def tg(self, pkt: Packet, par: Par) -> int:
-        from pynetfilter.netfilter.nat_tuple import MANIP_SRC
-
         return nat_setup(pkt, par, self.nat_range(), MANIP_SRC)
 
 

@@ -218,10 +218,19 @@ class NatTarget(Target):
     needs_conntrack: ClassVar[bool] = True
 
     def nat_range(self) -> NatRange:
-        """The range the kernel hands to nf_nat_setup_info (revision 0 keeps no base port)."""
+        """The range the kernel hands to nf_nat_setup_info (revision 0 keeps no base port).
+
+        Made once per target (both are immutable): DNAT asks for it on every new connection."""
+        got = _RANGES.get(id(self))
+        if got is not None and got[0] is self:
+            return got[1]
         from pynetfilter.netfilter.nat_tuple import NatRange
 
-        return NatRange(self.flags, self.min_ip, self.max_ip, self.min_port, self.max_port, self.base_port)
+        rng = NatRange(self.flags, self.min_ip, self.max_ip, self.min_port, self.max_port, self.base_port)
+        if len(_RANGES) >= _RANGES_MAX:
+            _RANGES.clear()
+        _RANGES[id(self)] = (self, rng)  # (the target is kept: its id stays its own)
+        return rng
 
     def range_text(self) -> str:
         out = ""
@@ -264,6 +273,11 @@ class NatTarget(Target):
 
     def describe(self, numeric: bool) -> str:
         return self._print(self.list_prefix, "")
+
+
+# NatTarget.nat_range's answers by id(target), with the target itself.
+_RANGES: dict[int, tuple[NatTarget, NatRange]] = {}
+_RANGES_MAX = 1 << 16
 
 
 def _proto(g: Given) -> tuple[int, bool]:

@@ -130,7 +130,13 @@ class Addrtype(Match):
 
     @staticmethod
     def _hit(rtype: str, mask: int) -> bool:
-        return bool(mask >> TYPES.index(rtype.upper()) & 1)
+        i = _TYPE_INDEX.get(rtype)  # (the host answers in upper case already)
+        if i is None:
+            i = TYPES.index(rtype.upper())
+        return bool(mask >> i & 1)
+
+
+_TYPE_INDEX = {name: i for i, name in enumerate(TYPES)}
 
 
 EXTENSION = Addrtype

@@ -56,6 +56,9 @@ _STATUS_LOOKUP = (("NONE", 0), *STATUS_NAMES)
 
 
 IP_CT_IS_REPLY, IP_CT_UNTRACKED = 3, 7
+# The tests mt makes after the state's (all but F_STATE and F_STATE_ALIAS).
+_AFTER_STATE = (F_PROTO | F_ORIGSRC | F_ORIGDST | F_REPLSRC | F_REPLDST | F_STATUS | F_EXPIRES
+                | F_ORIGSRC_PORT | F_ORIGDST_PORT | F_REPLSRC_PORT | F_REPLDST_PORT | F_DIRECTION)
 IPS_SRC_NAT, IPS_DST_NAT = 1 << 4, 1 << 5
 HZ = 250
 
@@ -298,15 +301,24 @@ class Conntrack(Match):
 
     def mt(self, pkt: Packet, par: Par) -> bool:
         f, inv = self.match_flags, self.invert_flags
-        ct, ctinfo = ct_get(pkt)
+        meta = pkt.meta
+        if meta.untracked:  # ct_get's
+            ct, ctinfo = None, IP_CT_UNTRACKED
+        else:
+            ct, ctinfo = meta.ct, meta.ctinfo
         if f & F_STATE:
-            bit = state_bit(ct, ctinfo)
-            if ct is not None:
-                bit |= (S_SNAT if ct.status & IPS_SRC_NAT else 0) | (S_DNAT if ct.status & IPS_DST_NAT else 0)
+            if ct is not None:  # state_bit's
+                status = ct.status
+                bit = (1 << (ctinfo % IP_CT_IS_REPLY + 1)) | (S_SNAT if status & IPS_SRC_NAT else 0) | (
+                    S_DNAT if status & IPS_DST_NAT else 0)
+            else:
+                bit = S_UNTRACKED if ctinfo == IP_CT_UNTRACKED else S_INVALID
             if bool(self.state_mask & bit) == bool(inv & F_STATE):
                 return False
         if ct is None:
             return bool(f & F_STATE)
+        if not f & _AFTER_STATE:
+            return True  # --ctstate alone (the common rule): nothing else to test
         if f & F_DIRECTION and (ct_direction(ctinfo) == 0) == bool(inv & F_DIRECTION):
             return False
         tuples = (ct.orig, ct.orig, ct.reply, ct.reply)

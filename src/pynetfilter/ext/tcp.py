@@ -190,9 +190,10 @@ class Tcp(Match):
                 par.hotdrop = True
             return False
         th = pkt.l4
+        opts: bytes | None = None
         if isinstance(th, TcpHeader):
             sport, dport, flags, doff = th.sport, th.dport, th.flags, th.doff
-            opts, avail = th.options + pkt.payload[:1], len(th.options)
+            # (the option bytes are only read for --tcp-option: taken there)
         else:
             raw = transport_bytes(pkt)
             if len(raw) < 20:  # truncated header
@@ -209,6 +210,9 @@ class Tcp(Match):
         if ((flags & self.flg_mask) == self.flg_cmp) == bool(inv & INV_FLAGS):
             return False
         if self.option:
+            if opts is None:
+                assert isinstance(th, TcpHeader)
+                opts, avail = th.options + pkt.payload[:1], len(th.options)
             if doff * 4 < 20:
                 par.hotdrop = True
                 return False

@@ -15,6 +15,10 @@ before the state is read until after the rename, so no update is lost.
 A state path that is a symbolic link is read through, but written only when the
 user asked for its target to be updated (``follow``); a hard-linked state file
 is replaced by the rename, so its other names keep the old text.
+
+``pynf serve`` (pynetfilter.serve) holds the lock for as long as it runs; a
+command that waits for the lock may *watch* for such a server and hand its
+request over instead of waiting for the server to stop.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import fcntl
 import os
 import stat
 import time
+from collections.abc import Callable
 from types import TracebackType
 
 from pynetfilter.errors import PynfError
@@ -57,12 +62,17 @@ class StateLock:
     *wait* is iptables' ``-w``: None (not given), -1 (``-w``) and 0 wait
     forever; N > 0 gives up after N seconds with exit status 4.  The wait polls
     every *interval* seconds (iptables 1.8.9 ignores ``-W``, and says so).
+    *watch*, if given, is called every *watch_every* seconds while the lock is
+    busy; it may raise to give up the wait (a server appeared that holds it).
     """
 
-    def __init__(self, state: str, wait: int | None = None, interval: float = 0.01) -> None:
+    def __init__(self, state: str, wait: int | None = None, interval: float = 0.01,
+                 watch: Callable[[], None] | None = None, watch_every: float = 0.1) -> None:
         self.path = lock_path(state)
         self.wait = wait
         self.interval = interval
+        self.watch = watch
+        self.watch_every = watch_every
         self.fd = -1
 
     def __enter__(self) -> StateLock:
@@ -72,21 +82,30 @@ class StateLock:
         except OSError as e:
             raise StateError(f"{self.path}: can't open lock file: {_describe(e)}") from None
         forever = self.wait is None or self.wait <= 0
-        if forever:
+        if forever and self.watch is None:
             fcntl.flock(self.fd, fcntl.LOCK_EX)
             return self
-        deadline = time.monotonic() + float(self.wait or 0)
-        while True:
-            try:
-                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return self
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    os.close(self.fd)
-                    self.fd = -1
-                    raise LockBusy(f"{self.path}: Another app is currently holding the xtables lock. "
-                                   f"Stopped waiting after {self.wait}s.") from None
-                time.sleep(self.interval)
+        start = time.monotonic()
+        deadline = None if forever else start + float(self.wait or 0)
+        next_watch = start
+        try:
+            while True:
+                try:
+                    fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return self
+                except BlockingIOError:
+                    now = time.monotonic()
+                    if deadline is not None and now >= deadline:
+                        raise LockBusy(f"{self.path}: Another app is currently holding the xtables lock. "
+                                       f"Stopped waiting after {self.wait}s.") from None
+                    if self.watch is not None and now >= next_watch:
+                        self.watch()
+                        next_watch = now + self.watch_every
+                    time.sleep(self.interval)
+        except BaseException:
+            os.close(self.fd)
+            self.fd = -1
+            raise
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
                  tb: TracebackType | None) -> None:
@@ -140,8 +159,13 @@ def target(path: str, follow: bool) -> str:
     return os.path.realpath(path)
 
 
-def write_state(path: str, data: bytes, *, follow: bool = False) -> None:
-    """Replace the state at *path* by *data*: all of it, or (on any error) nothing."""
+def write_state(path: str, data: bytes, *, follow: bool = False,
+                before_rename: Callable[[], None] | None = None) -> None:
+    """Replace the state at *path* by *data*: all of it, or (on any error) nothing.
+
+    *before_rename* runs once the new text is safely on disk and just before it
+    replaces the old (pynf serve records there which journal entries it holds).
+    """
     dest = target(path, follow)
     directory, name = os.path.split(os.path.abspath(dest))
     try:
@@ -174,6 +198,8 @@ def write_state(path: str, data: bytes, *, follow: bool = False) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+        if before_rename is not None:
+            before_rename()
         os.rename(tmp, dest)
     except OSError as e:
         with contextlib.suppress(OSError):

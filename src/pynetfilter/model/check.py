@@ -60,18 +60,18 @@ def mark_source_chains(table: Table) -> dict[str, tuple[int, int]]:
     # Per chain, the user chains its walked rules jump or go to (in rule order).
     edges: dict[str, list[str]] = {}
     for name, chain in table.chains.items():
-        seen: list[str] = []
+        # An insertion-ordered dict: KUBE-SERVICES jumps to N chains, a list's "in" made this O(N^2).
+        seen: dict[str, None] = {}
         n = 0
         for r in chain.rules:  # one pass: walked_rules() and the jumps before the stop
             n += 1
             t = r.target
             if type(t) is Jump:
-                if t.chain not in seen:
-                    seen.append(t.chain)
+                seen[t.chain] = None
             elif type(t) is Verdict and unconditional_verdict(r):
                 break
         walked[name] = n
-        edges[name] = seen
+        edges[name] = list(seen)
     for hook in table.spec.hooks:
         start = hook.name
         bit = 1 << hook
@@ -145,49 +145,66 @@ def _errno_text(message: str) -> str:
     return _ERRNO_NAMES.get(tag, "Invalid argument") + ": " if message.endswith(")") else "Invalid argument: "
 
 
-def _keep_stored(r: Rule) -> None:
+def refusal(chain: str, message: str) -> KernelRefusal:
+    """What iptables prints for a rule of *chain* a checkentry refused with *message*: the errno
+    of the kernel's refusal (EINVAL unless the extension names another); dmesg says why."""
+    return KernelRefusal(f"{_errno_text(message)}chain {chain}: {message}")
+
+
+def keep_stored(r: Rule) -> None:
     """Put in *r* what the kernel keeps of extensions whose checkentry rewrites their blob."""
     r.matches = tuple(m.stored() for m in r.matches)
     if isinstance(r.target, Extension):
         r.target = r.target.stored()
 
 
+def check_rule(r: Rule, mask: int, table: str, ipsets: Mapping[str, str], estimators: frozenset[str],
+               cache: set[tuple[object, ...]]) -> bool:
+    """Run the checkentry of every match and the target of *r* reached with hook *mask*; raise
+    the first KernelRefusal.  Returns whether one of them rewrites its blob (see keep_stored).
+
+    Extensions and IP parts are shared between rules (fastparse interns them), so one check per
+    (extension, IP part, hook mask) covers them all: *cache* holds the ones that passed.
+    """
+    exts: list[Extension] = list(r.matches)
+    t = r.target
+    if isinstance(t, Extension):
+        exts.append(t)
+    stored = False
+    for ext in exts:
+        stored = stored or type(ext).rewrites
+        key: tuple[object, ...] = (id(ext), id(r.ip), mask)
+        if ext is t:  # a target's check may look at the rule's matches (TCPMSS)
+            key += tuple(id(m) for m in r.matches)
+        if key in cache:
+            continue
+        type(ext).kernel_check(ext, CheckContext(r.ip, table, mask, r.matches, ipsets, estimators))
+        cache.add(key)
+    return stored
+
+
 def check_table(table: Table, ipsets: Mapping[str, str] | None = None,
-                estimators: frozenset[str] = frozenset()) -> None:
+                estimators: frozenset[str] = frozenset()) -> dict[str, tuple[int, int]]:
     """Raise KernelRefusal if the kernel would refuse to load *table* (*ipsets*: the sets that exist;
-    *estimators*: the rate estimators other loaded tables, or this table's old version, made)."""
+    *estimators*: the rate estimators other loaded tables, or this table's old version, made).
+
+    Returns mark_source_chains()'s marks (per chain: hook mask, rules walked).
+    """
     marks = mark_source_chains(table)
     # The new table's RATEEST rules make their estimators as the kernel checks them; a rateest
     # rule checked before the RATEEST rule that makes its estimator is the one case this misses.
     estimators = estimators | rateest_names(table)
     _shared_objects(table)
-    # Extensions and IP parts are shared between rules (fastparse interns them),
-    # so one check per (extension, IP part, hook mask) covers them all.
     cache: set[tuple[object, ...]] = set()
+    objects = ipsets or {}
     for name, chain in table.chains.items():
         chain_mask, walked = marks[name]
         for i, r in enumerate(chain.rules):
             mask = chain_mask if i < walked else 0
-            exts: list[Extension] = list(r.matches)
-            t = r.target
-            if isinstance(t, Extension):
-                exts.append(t)
-            stored = False
-            for ext in exts:
-                stored = stored or type(ext).rewrites
-                key: tuple[object, ...] = (id(ext), id(r.ip), mask)
-                if ext is t:  # a target's check may look at the rule's matches (TCPMSS)
-                    key += tuple(id(m) for m in r.matches)
-                if key in cache:
-                    continue
-                ctx = CheckContext(r.ip, table.name, mask, r.matches, ipsets or {}, estimators)
-                try:
-                    type(ext).kernel_check(ext, ctx)
-                except KernelRefusal as e:
-                    # iptables prints the errno of the kernel's refusal (EINVAL unless the
-                    # extension names another); dmesg says why.
-                    raise KernelRefusal(f"{_errno_text(e.message)}chain {name}: {e.message}") from None
-                cache.add(key)
+            try:
+                stored = check_rule(r, mask, table.name, objects, estimators, cache)
+            except KernelRefusal as e:
+                raise refusal(name, e.message) from None
             if stored:
-                _keep_stored(r)
-
+                keep_stored(r)
+    return marks

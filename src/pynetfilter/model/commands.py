@@ -70,10 +70,12 @@ def _zero(table: Table, chain: str | None, rulenum: int | None, verbose: bool = 
             if verbose:
                 out.append(f"Zeroing chain `{c.name}'\n")
             targets = list(range(len(c.rules)))
-            c.packets = c.bytes = 0
+        ed = table.edit(c.name)
+        if rulenum is None:
+            ed.chain.packets = ed.chain.bytes = 0
         for i in targets:
-            old = c.rules[i]
-            c.rules[i] = Rule(old.ip, old.matches, old.target)
+            old = ed.rules[i]
+            ed.replace(i, Rule(old.ip, old.matches, old.target))
     return "".join(out)
 
 
@@ -100,27 +102,30 @@ def _rule_command(table: Table, cmd: Command) -> str:
                 m.resolve(table.ipsets)
         if getattr(r.target, "resolves", False):  # -j SET names sets too
             r.target.resolve(table.ipsets)  # type: ignore[union-attr]
-    chain = table.chains.get(cmd.chain)
-    if chain is None:
+    found = table.chains.get(cmd.chain)
+    if found is None:
         hint = did_you_mean(cmd.chain, table.chains)
         if c in ("C", "D"):  # libiptc's TC_CHECK_ENTRY/TC_DELETE_ENTRY wording for ENOENT
             raise KernelRefusal("Bad rule (does a matching rule exist in that chain?): "
                                 f'no chain "{cmd.chain}" in table {table.name}{hint}')
         raise KernelRefusal(f'No chain/target/match by that name: "{cmd.chain}" in table {table.name}{hint}')
     out = [format_rule_line(r) for r in cmd.rules] if cmd.verbose else []
+    # -C changes nothing: it reads the chain as it is.
+    chain = found if c == "C" else table.edit(cmd.chain)
     if c == "A":
-        chain.rules.extend(cmd.rules)
+        for r in cmd.rules:
+            chain.append(r)
     elif c == "I":
         pos = (cmd.rulenum or 1) - 1
         if pos > len(chain.rules):
             raise KernelRefusal("Index of insertion too big")
         for r in cmd.rules:
-            chain.rules.insert(pos, r)
+            chain.insert(pos, r)
     elif c == "R":
         pos = (cmd.rulenum or 1) - 1
         if pos >= len(chain.rules):
             raise KernelRefusal("Index of replacement too big")
-        chain.rules[pos] = cmd.rules[0]
+        chain.replace(pos, cmd.rules[0])
     else:
         for r in cmd.rules:
             try:
@@ -128,10 +133,10 @@ def _rule_command(table: Table, cmd: Command) -> str:
             except ValueError:
                 if type(r.target) is Jump:  # what iptables prints when a rule jumping to a chain is missing
                     raise KernelRefusal("No chain/target/match by that name: no such rule jumping to "
-                                        f"{r.target.chain} in chain {chain.name}") from None
+                                        f"{r.target.chain} in chain {cmd.chain}") from None
                 raise KernelRefusal("Bad rule (does a matching rule exist in that chain?)") from None
             if c == "D":
-                del chain.rules[idx]
+                chain.delete(idx)
     return "".join(out)
 
 
@@ -148,13 +153,11 @@ def apply_command(table: Table, cmd: Command) -> str:
         assert cmd.rulenum is not None
         if cmd.rulenum > len(chain.rules):
             raise KernelRefusal("Index of deletion too big")
-        del chain.rules[cmd.rulenum - 1]
+        table.edit(chain.name).delete(cmd.rulenum - 1)
     elif c == "N":
         assert cmd.chain is not None
         _check_new_chain_name(table, cmd.chain)
-        from pynetfilter.model.ruleset import Chain
-
-        table.chains[cmd.chain] = Chain(cmd.chain)
+        table.add_chain(cmd.chain)
     elif c == "X":
         names = [cmd.chain] if cmd.chain else [ch.name for ch in table.user_chains()]
         # Without a name iptables tries every user chain and reports the last failure.
@@ -170,7 +173,7 @@ def apply_command(table: Table, cmd: Command) -> str:
             elif ch.rules:
                 failed = KernelRefusal(f"Directory not empty: chain {name} has rules")
             else:
-                del table.chains[name]
+                table.remove_chain(name)
         if failed is not None:
             raise failed
     elif c == "F":
@@ -178,7 +181,7 @@ def apply_command(table: Table, cmd: Command) -> str:
         for ch in chains:
             if cmd.verbose:
                 out.append(f"Flushing chain `{ch.name}'\n")
-            ch.rules = []
+            table.edit(ch.name).flush()
     elif c == "Z":
         out.append(_zero(table, cmd.chain, cmd.rulenum, cmd.verbose > 0))
     elif c == "E":
@@ -194,6 +197,7 @@ def apply_command(table: Table, cmd: Command) -> str:
         if policy not in ("ACCEPT", "DROP"):
             raise KernelRefusal(f'Bad policy name "{policy}"'
                                 f"{did_you_mean(policy, ('ACCEPT', 'DROP')) or ': expected ACCEPT or DROP'}")
+        ch = table.edit(ch.name).chain
         ch.policy = policy
         # iptc_set_policy without counters maps the policy's counters to none: zeroed at commit
         # (so a "-P" line in a -c restore undoes the ":CHAIN POLICY [p:b]" before it).
@@ -218,9 +222,14 @@ def _rename_chain(table: Table, old: str, new: str) -> None:
         # iptables command accepts (28 chars max): pynetfilter refuses it instead of keeping it.
         raise KernelRefusal(f'Invalid argument: chain name "{new}" longer than 28 characters (iptables '
                             "1.8.9 would keep its first 29 bytes, a name no iptables command can give)")
-    table.chains = {(new if n == old else n): v for n, v in table.chains.items()}
-    ch.name = new
-    for chn in table.chains.values():
-        for i, r in enumerate(chn.rules):
-            if type(r.target) is Jump and r.target.chain == old:
-                chn.rules[i] = Rule(r.ip, r.matches, Jump(new, r.target.goto), r.packets, r.bytes)
+    table.rename_chain(old, new)
+    for name in table.jumpers(old):  # the chains that may jump to it, the renamed one too
+        chn = table.chains.get(name)
+        if chn is None:
+            continue
+        hits = [i for i, r in enumerate(chn.rules) if type(r.target) is Jump and r.target.chain == old]
+        if hits:
+            ed = table.edit(name)
+            for i in hits:
+                r = ed.rules[i]
+                ed.replace(i, Rule(r.ip, r.matches, Jump(new, r.target.goto), r.packets, r.bytes))  # type: ignore[union-attr]

@@ -1,9 +1,13 @@
-"""Tables, chains and the Ruleset: the state iptables edits and the kernel checks.
+"""Chains and the Ruleset: the state iptables edits and the kernel checks.
 
-Every change is made to a copy of the table and checked as the kernel checks a
-replaced table (:func:`check_table`); only a table that passes replaces the
-old one.  So a refused command or restore block changes nothing, as in the
-kernel, where a table is swapped whole or not at all.
+Every change is made to a working copy of the table and checked as the kernel
+checks a replaced table; only a table that passes replaces the old one.  So a
+refused command or restore block changes nothing, as in the kernel, where a
+table is swapped whole or not at all.  The copy is copy-on-write over the
+committed table (pynetfilter.model.working) and the check looks only at what
+the change can change (pynetfilter.model.incremental), so a change costs time
+in proportion to itself, not to the ruleset; ``Ruleset.incremental = False``
+keeps the reference path: a whole copy, checked whole (check_table).
 """
 
 from __future__ import annotations
@@ -12,16 +16,17 @@ import gc
 import os
 import shlex
 import time
-from collections.abc import Iterable, Mapping
-from types import MappingProxyType
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from pynetfilter.errors import KernelRefusal, ParameterProblem, PynfError, TableMissing
-from pynetfilter.model.check import check_table, rateest_names
+from pynetfilter.model.check import check_table
 from pynetfilter.model.commands import _zero, apply_command
-from pynetfilter.model.rule import Jump, Rule
+from pynetfilter.model.rule import Rule
+from pynetfilter.model.state import build_state, table_estimators
 from pynetfilter.model.suggest import did_you_mean
-from pynetfilter.model.tables import IPV4, Family, TableSpec
+from pynetfilter.model.table import Table
+from pynetfilter.model.tables import IPV4, Family
 
 if TYPE_CHECKING:
     from pynetfilter.syntax.command import Command
@@ -29,6 +34,8 @@ if TYPE_CHECKING:
 VERSION = "0.1.0"
 # The iptables whose output pynetfilter reproduces (iptables-save's header names it).
 IPTABLES_VERSION = "1.8.9"
+# New rulesets check changes incrementally (Ruleset.incremental).
+INCREMENTAL = True
 
 
 def save_stamp(now: float | None = None) -> str:
@@ -40,9 +47,16 @@ def save_stamp(now: float | None = None) -> str:
 
 
 class Chain:
-    """A chain: built-in ones have a policy and policy counters."""
+    """A chain: built-in ones have a policy and policy counters.
 
-    __slots__ = ("name", "rules", "policy", "packets", "bytes")
+    Edits go through :meth:`append`, :meth:`insert`, :meth:`replace`, :meth:`delete` and
+    :meth:`flush` (never ``chain.rules`` directly): they log what changed, so the fast path's
+    compiled form of the chain (``pynetfilter.fastpath``) follows in time proportional to the
+    edit, not to the chain.  ``base`` is a compiled form and its version from which ``edits``
+    lead to this chain's rules; ``compiled`` is this chain's own, current when ``edits`` is empty.
+    """
+
+    __slots__ = ("name", "rules", "policy", "packets", "bytes", "base", "edits", "serial")
 
     def __init__(self, name: str, policy: str | None = None) -> None:
         self.name = name
@@ -50,6 +64,9 @@ class Chain:
         self.policy = policy
         self.packets = 0
         self.bytes = 0
+        self.base: tuple[Any, int] | None = None
+        self.edits: list[tuple[Any, ...]] = []
+        self.serial = 0  # moves at every edit: caches of what a chain's rules need key on it
 
     @property
     def builtin(self) -> bool:
@@ -59,88 +76,42 @@ class Chain:
         c = Chain(self.name, self.policy)
         c.rules = list(self.rules)
         c.packets, c.bytes = self.packets, self.bytes
+        if self.base is not None:  # both copies may follow the compiled form; the first one takes it
+            c.base, c.edits = self.base, list(self.edits)
         return c
+
+    # --- edits (logged for the compiled form) -----------------------------------
+
+    def _log(self, edit: tuple[Any, ...]) -> None:
+        self.serial += 1
+        if self.base is None:
+            return
+        self.edits.append(edit)
+        if len(self.edits) > 64 + (len(self.rules) >> 3):  # replaying would cost more than compiling
+            self.base, self.edits = None, []
+
+    def append(self, rule: Rule) -> None:
+        self.rules.append(rule)
+        self._log(("insert", len(self.rules) - 1, rule))
+
+    def insert(self, index: int, rule: Rule) -> None:
+        self.rules.insert(index, rule)
+        self._log(("insert", index, rule))
+
+    def replace(self, index: int, rule: Rule) -> None:
+        self.rules[index] = rule
+        self._log(("replace", index, rule))
+
+    def delete(self, index: int) -> None:
+        del self.rules[index]
+        self._log(("delete", index))
+
+    def flush(self) -> None:
+        self.rules = []
+        self._log(("flush",))
 
     def __repr__(self) -> str:
         return f"Chain({self.name!r}, {len(self.rules)} rules)"
-
-
-class Table:
-    """A table: built-in chains in hook order, then user chains."""
-
-    def __init__(self, spec: TableSpec) -> None:
-        self.spec = spec
-        self.name = spec.name
-        self.chains: dict[str, Chain] = {h.name: Chain(h.name, "ACCEPT") for h in spec.hooks}
-
-    # The ipsets of the ruleset this table belongs to (set while a change is applied).
-    ipsets: Mapping[str, str] = MappingProxyType({})
-
-    def copy(self) -> Table:
-        t = Table.__new__(Table)
-        t.spec, t.name = self.spec, self.name
-        t.ipsets = self.ipsets
-        t.chains = {n: c.copy() for n, c in self.chains.items()}
-        return t
-
-    def chain(self, name: str) -> Chain:
-        c = self.chains.get(name)
-        if c is None:
-            raise KernelRefusal(f'No chain/target/match by that name: "{name}" in table {self.name}'
-                                f"{did_you_mean(name, self.chains)}")
-        return c
-
-    def user_chains(self) -> list[Chain]:
-        """User chains in libiptc's order (sorted by name, byte-wise)."""
-        users = [c for c in self.chains.values() if not c.builtin]
-        users.sort(key=lambda c: c.name.encode("utf-8", "surrogateescape"))
-        return users
-
-    def ordered_chains(self) -> list[Chain]:
-        return [c for c in self.chains.values() if c.builtin] + self.user_chains()
-
-    def references(self, name: str) -> int:
-        return sum(
-            1
-            for c in self.chains.values()
-            for r in c.rules
-            if type(r.target) is Jump and r.target.chain == name
-        )
-
-    def flush(self) -> None:
-        """What iptables-restore does at ``*table`` without --noflush."""
-        for name in list(self.chains):
-            c = self.chains[name]
-            if c.builtin:
-                c.rules = []
-            else:
-                del self.chains[name]
-
-    def save(self, counters: bool = False, exact: bool = False) -> str:
-        """iptables-save text of the table; with *exact*, a rule the text cannot carry is
-        written as pynetfilter.syntax.exact's two lines (state files)."""
-        out = [f"*{self.name}"]
-        chains = self.ordered_chains()
-        for c in chains:
-            if c.builtin:
-                out.append(f":{c.name} {c.policy} [{c.packets}:{c.bytes}]")
-            else:
-                out.append(f":{c.name} - [0:0]")
-        # Rules share interned match/target/IP objects: render each once.
-        texts: dict[int, str] = {}
-        suspects: dict[int, bool] = {}
-        if exact:
-            from pynetfilter.syntax.exact import exact_lines, needs_exact
-        for c in chains:
-            head = f"-A {c.name}"
-            for r in c.rules:
-                text = head + r.save_spec(texts)
-                if exact and needs_exact(r, suspects, texts):
-                    out.append(exact_lines(r, c.name, self.name, counters))
-                    continue
-                out.append(f"[{r.packets}:{r.bytes}] {text}" if counters else text)
-        out.append("COMMIT")
-        return "\n".join(out) + "\n"
 
 
 class Ruleset:
@@ -169,6 +140,9 @@ class Ruleset:
         # Moves each time a table is installed or instantiated: engines built on this ruleset
         # recompute what depends on the loaded rules (conntrack activation, hook lists).
         self.generation = 0
+        # Check changes incrementally (pynetfilter.model.incremental); False: the reference path,
+        # a whole copy of the table checked whole each time.
+        self.incremental = INCREMENTAL
 
     # --- construction -------------------------------------------------------
 
@@ -216,13 +190,41 @@ class Ruleset:
 
     def estimators(self) -> frozenset[str]:
         """The rate estimators the loaded tables' -j RATEEST rules keep alive."""
-        return frozenset().union(*(rateest_names(t) for t in self.tables.values()))
+        return frozenset().union(*(table_estimators(t) for t in self.tables.values()))
 
     def commit(self, table: Table) -> None:
         """Check *table* as the kernel does and install it."""
-        check_table(table, self.ipsets, self.estimators())
+        estimators = self.estimators()
+        marks = check_table(table, self.ipsets, estimators)
         self.tables[table.name] = table
+        table.checked = build_state(table, marks, self.ipsets, estimators) if self.incremental else None
         self.generation += 1
+
+    def _begin(self, name: str) -> Table:
+        """The working copy of table *name* a change is made to (copy-on-write unless the
+        reference path is asked for)."""
+        from pynetfilter.model.working import WorkTable
+
+        table = self.table(name)
+        work = WorkTable(table, table.checked) if self.incremental else table.copy()
+        work.ipsets = self.ipsets
+        return work
+
+    def _install(self, work: Table, check: bool = True) -> None:
+        """Check *work* (unless not *check*) and make it the table."""
+        from pynetfilter.model import incremental
+        from pynetfilter.model.working import WorkTable
+
+        if not isinstance(work, WorkTable):  # the reference path: the whole copy replaces the table
+            if check:
+                check_table(work, self.ipsets, self.estimators())
+            self.tables[work.name] = work
+        elif check:
+            others = frozenset().union(*(table_estimators(t) for t in self.tables.values()
+                                         if t is not work.base))
+            incremental.commit(work, self.ipsets, others)
+        else:  # -L -Z: the same rules, new counters (what the check found still holds)
+            work.install()
 
     # --- commands -----------------------------------------------------------
 
@@ -253,28 +255,22 @@ class Ruleset:
                                     f"{did_you_mean(cmd.chain, table.chains)}")
             out = listing.list_rules(table, cmd) if cmd.command == "S" else listing.list_table(table, cmd)
             if cmd.zero_too:
-                work = table.copy()
-                work.ipsets = self.ipsets
-                for ch in work.chains.values():
-                    if ch.builtin:
-                        ch.packets = ch.bytes = 0
+                work = self._begin(table.name)
+                work.zero_policies()
                 out += _zero(work, cmd.chain, cmd.rulenum if cmd.zero_num else None, cmd.verbose > 0)
-                self.tables[table.name] = work
+                self._install(work, check=False)
             return out
         if cmd.command == "V":
             return f"pynf iptables v{VERSION}\n"
         if cmd.command == "h":
             return "usage: iptables -[ACD] chain rule-specification [options]\n"
-        work = self.table(cmd.table).copy()
-        work.ipsets = self.ipsets
+        work = self._begin(cmd.table)
         if cmd.command != "C":
-            # libiptc reads policy counters as "zeroed": replacing the table resets them.
-            for ch in work.chains.values():
-                if ch.builtin:
-                    ch.packets = ch.bytes = 0
+            work.zero_policies()
         result = apply_command(work, cmd)
         if cmd.command != "C":
-            self.commit(work)
+            self._install(work)
+            self.generation += 1
         return result
 
     # --- restore / save -----------------------------------------------------
@@ -309,15 +305,12 @@ class Ruleset:
             raise ParameterProblem(f'unable to initialize table "{block.table}": expected one of '
                                    + ", ".join(self.family.tables)
                                    + did_you_mean(block.table, self.family.tables), line=block.line)
-        base = self.table(block.table)
-        work = base.copy()
-        work.ipsets = self.ipsets
+        work = self._begin(block.table)
         apply_block(work, block, noflush=noflush, counters=counters)
         try:
-            check_table(work, self.ipsets, self.estimators())
+            self._install(work)
         except PynfError as e:
             raise e.at_line(block.commit_line) from None
-        self.tables[work.name] = work
         self.generation += 1
 
     def save(self, *, counters: bool = False, table: str | None = None, header: bool = True,

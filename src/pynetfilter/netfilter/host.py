@@ -19,13 +19,20 @@ A Route's ``kind`` is the pipeline's disposition: "local", "forward" (leaves thr
 also for locally generated packets), or the failure ("unreachable", "blackhole", "prohibit",
 "martian": martian addresses and failed source validation, rp_filter included); ``type`` is
 the fib's RTN type, ``error`` the errno ``ip route get`` reports, ``mtu`` the mtu metric.
+
+Every packet asks these questions, so the answers are cached by question (a route lookup then
+costs one dict probe), and a fib table is searched through an index: per prefix length, in the
+table's order, a map from destination to routes.  Both are dropped whenever the description
+changes: assigning any attribute of the host, an interface, an address or a route, or editing
+an interface's address list or groups or the host's interface maps moves a change counter the
+caches are checked against (see ``host_changed``).
 """
 
 from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pynetfilter.errors import PynfError
 
@@ -74,8 +81,87 @@ def _is_multicast(a: int) -> bool:
 _is_zeronet = (0).__eq__
 
 
+# --- change tracking: the routing caches' invalidation ------------------------------------------
+#
+# A Host answers the same questions for every packet of a flow, so its answers are cached (see
+# Host._reset_caches).  They are good while nothing they were computed from changes: every attribute
+# assignment on a Host, Interface, Ifaddr or FibEntry, and every edit of an interface's address
+# list, its joined groups or the host's interface maps, moves this epoch, and a host whose
+# caches were made in an older epoch drops them before its next answer.
+_epoch = 0
+
+
+def host_changed() -> None:
+    """Something a routing answer depends on changed (called by the tracked objects themselves;
+    only a change made behind their back, e.g. to a FibEntry list kept aside, needs it)."""
+    global _epoch
+    _epoch += 1
+
+
+def _edit(method: Any) -> Any:
+    def edit(self: Any, *args: Any, **kwargs: Any) -> Any:
+        host_changed()
+        return method(self, *args, **kwargs)
+
+    edit.__name__ = method.__name__
+    return edit
+
+
+class _TrackedList(list):  # type: ignore[type-arg]
+    """A list that tells the routing caches when it changes (an interface's addresses)."""
+
+    __slots__ = ()
+
+
+class _TrackedSet(set):  # type: ignore[type-arg]
+    """A set that tells the routing caches when it changes (an interface's multicast groups)."""
+
+    __slots__ = ()
+
+
+class _TrackedDict(dict):  # type: ignore[type-arg]
+    """A dict that tells the routing caches when it changes (the host's interfaces by name/index)."""
+
+    __slots__ = ()
+
+
+for _cls, _names in (
+        (_TrackedList, ("append", "extend", "insert", "remove", "pop", "clear", "sort", "reverse",
+                        "__setitem__", "__delitem__", "__iadd__", "__imul__")),
+        (_TrackedSet, ("add", "discard", "remove", "pop", "clear", "update", "difference_update",
+                       "intersection_update", "symmetric_difference_update", "__ior__", "__iand__",
+                       "__isub__", "__ixor__")),
+        (_TrackedDict, ("__setitem__", "__delitem__", "pop", "popitem", "clear", "setdefault", "update",
+                        "__ior__"))):
+    for _name in _names:
+        setattr(_cls, _name, _edit(getattr(_cls.__mro__[1], _name)))
+del _cls, _names, _name
+
+
+def _tracked(value: Any) -> Any:
+    """*value* as its tracked kind (a plain list, set or dict is copied into one)."""
+    t = type(value)
+    if t is list:
+        return _TrackedList(value)
+    if t is set:
+        return _TrackedSet(value)
+    if t is dict:
+        return _TrackedDict(value)
+    return value
+
+
+class _Tracked:
+    """Mixin: assigning an attribute moves the epoch (containers become tracked ones)."""
+
+    __slots__ = ()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        host_changed()
+        object.__setattr__(self, name, _tracked(value))
+
+
 @dataclass(slots=True)
-class Ifaddr:
+class Ifaddr(_Tracked):
     """struct in_ifaddr: one IPv4 address of an interface, in the kernel's list order."""
 
     local: int
@@ -91,7 +177,7 @@ class Ifaddr:
 
 
 @dataclass(slots=True)
-class Interface:
+class Interface(_Tracked):
     name: str
     index: int
     mtu: int = 1500
@@ -109,7 +195,7 @@ class Interface:
 
 
 @dataclass(slots=True)
-class FibEntry:
+class FibEntry(_Tracked):
     """One route (fib_alias + fib_info with a single next hop)."""
 
     dst: int
@@ -152,7 +238,10 @@ def _fail(kind: str, error: str, reason: str, rtype: str | None = None) -> Route
     return Route(kind, type=rtype or kind, error=error, reason=reason)
 
 
-class Host:
+_CACHE_MAX = 1 << 16  # answers a cache keeps before it starts over (each map is that bounded)
+
+
+class Host(_Tracked):
     def __init__(self, interfaces: list[Interface], routes: list[FibEntry], *, ip_forward: bool = True,
                  rp_filter: int = 0) -> None:
         self.ip_forward = ip_forward
@@ -167,6 +256,41 @@ class Host:
         self._local = sorted((r for r in self.routes if r.table == "local"), key=key)
         self.custom_local_routes = any(r.table == "local" and r.type == "local" and r.plen < 32
                                        and not (r.dev == "lo" and r.dst == LOOPBACK_NET) for r in self.routes)
+        self._reset_caches()
+
+    # --- caches (valid for one epoch: see host_changed) ---------------------------------------
+
+    def _reset_caches(self) -> None:
+        """Forget every cached answer: the routing questions are asked again of the description.
+
+        The answers are pure functions of the description and the question, so a cached one is
+        the very answer a fresh computation gives (Routes are frozen: sharing one is safe)."""
+        d = self.__dict__
+        d["_cache_epoch"] = _epoch
+        d["_c_in"] = {}  # route_input_addr
+        d["_c_out"] = {}  # route_output_addr
+        d["_c_fib"] = {}  # fib_lookup
+        d["_c_dev"] = {}  # _dev_of_addr
+        d["_c_src"] = {}  # source_address
+        d["_c_type"] = {}  # addr_type
+        d["_c_idx"] = {}  # id(fib table list) -> (the list, its prefix index)
+
+    def _index(self, table: list[FibEntry]) -> list[tuple[int, dict[int, list[FibEntry]]]]:
+        """*table* as runs of equal prefix length, in its order, each a map from the run's
+        destinations to their aliases (in order): a lookup probes one dict per prefix length
+        instead of testing every route."""
+        got = self._c_idx.get(id(table))
+        if got is not None and got[0] is table:
+            return got[1]  # type: ignore[no-any-return]
+        runs: list[tuple[int, dict[int, list[FibEntry]]]] = []
+        plen = -1
+        for r in table:
+            if r.plen != plen or not runs:
+                plen = r.plen
+                runs.append((_mask(plen), {}))
+            runs[-1][1].setdefault(r.dst, []).append(r)
+        self._c_idx[id(table)] = (table, runs)
+        return runs
 
     # --- construction -----------------------------------------------------------
 
@@ -201,6 +325,19 @@ class Host:
 
     def _dev_of_addr(self, addr: int) -> Interface | None:
         """__ip_dev_find: the interface holding *addr* (up or not)."""
+        if self._cache_epoch != _epoch:
+            self._reset_caches()
+        cache = self._c_dev
+        try:
+            return cache[addr]  # type: ignore[no-any-return]
+        except KeyError:
+            pass
+        if len(cache) >= _CACHE_MAX:
+            cache.clear()
+        dev = cache[addr] = self._find_dev_of_addr(addr)
+        return dev
+
+    def _find_dev_of_addr(self, addr: int) -> Interface | None:
         for dev in self.interfaces.values():
             if any(a.local == addr for a in dev.ifaddrs):
                 return dev
@@ -211,18 +348,37 @@ class Host:
 
     def _table_lookup(self, table: list[FibEntry], daddr: int, tos: int, oif: str | None) -> FibEntry | str:
         """fib_table_lookup: the first usable alias by prefix length; an errno name, or "" if none."""
-        for r in table:
-            if not r.covers(daddr) or (r.tos and r.tos != tos & IPTOS_RT_MASK):
+        if self._cache_epoch != _epoch:
+            self._reset_caches()
+        rtos = tos & IPTOS_RT_MASK
+        for mask, dsts in self._index(table):
+            aliases = dsts.get(daddr & mask)  # the run's aliases that cover daddr
+            if aliases is None:
                 continue
-            if r.type in ERRORS:
-                return ERRORS[r.type]
-            if oif is not None and r.dev != oif:
-                continue  # fib_lookup_good_nhc: the next hop must use the requested device
-            return r
+            for r in aliases:
+                if r.tos and r.tos != rtos:
+                    continue
+                if r.type in ERRORS:
+                    return ERRORS[r.type]
+                if oif is not None and r.dev != oif:
+                    continue  # fib_lookup_good_nhc: the next hop must use the requested device
+                return r
         return ""
 
     def fib_lookup(self, daddr: int, tos: int = 0, oif: str | None = None) -> FibEntry | str:
         """fib_lookup without custom rules: main (with local merged), then default."""
+        if self._cache_epoch != _epoch:
+            self._reset_caches()
+        cache = self._c_fib
+        key = (daddr, tos, oif)
+        res = cache.get(key)
+        if res is None:
+            if len(cache) >= _CACHE_MAX:
+                cache.clear()
+            res = cache[key] = self._fib_lookup(daddr, tos, oif)
+        return res
+
+    def _fib_lookup(self, daddr: int, tos: int, oif: str | None) -> FibEntry | str:
         res = self._table_lookup(self._main, daddr, tos, oif)
         if isinstance(res, FibEntry):
             return res
@@ -254,9 +410,28 @@ class Host:
         """ip_route_input: what happens to *pkt* arriving on *iif* after PREROUTING."""
         if iif not in self.interfaces:
             raise HostError(f'no interface "{iif}" on this host')
-        return self.route_input_addr(pkt.daddr, pkt.saddr, iif, pkt.tos)
+        # route_input_addr(pkt.daddr, pkt.saddr, iif, pkt.tos), its cache probe written out
+        if self._cache_epoch != _epoch:
+            self._reset_caches()
+        key = (pkt.daddr, pkt.saddr, iif, pkt.tos)
+        route = self._c_in.get(key)
+        if route is None:
+            route = self.route_input_addr(*key)
+        return route
 
     def route_input_addr(self, daddr: int, saddr: int, iif: str, tos: int = 0) -> Route:
+        if self._cache_epoch != _epoch:
+            self._reset_caches()
+        cache = self._c_in
+        key = (daddr, saddr, iif, tos)
+        route = cache.get(key)
+        if route is None:
+            if len(cache) >= _CACHE_MAX:
+                cache.clear()
+            route = cache[key] = self._route_input_addr(daddr, saddr, iif, tos)
+        return route
+
+    def _route_input_addr(self, daddr: int, saddr: int, iif: str, tos: int) -> Route:
         dev = self.interfaces[iif]
         if _is_multicast(daddr):
             joined = dev.up and (daddr == ALL_HOSTS or daddr in dev.mcast)
@@ -306,6 +481,18 @@ class Host:
         return self.route_output_addr(pkt.daddr, pkt.saddr, pkt.meta.bound_dev, pkt.tos)
 
     def route_output_addr(self, daddr: int, saddr: int = 0, oif: str | None = None, tos: int = 0) -> Route:
+        if self._cache_epoch != _epoch:
+            self._reset_caches()
+        cache = self._c_out
+        key = (daddr, saddr, oif, tos)
+        route = cache.get(key)
+        if route is None:
+            if len(cache) >= _CACHE_MAX:
+                cache.clear()
+            route = cache[key] = self._route_output_addr(daddr, saddr, oif, tos)
+        return route
+
+    def _route_output_addr(self, daddr: int, saddr: int, oif: str | None, tos: int) -> Route:
         dev: Interface | None = None
         if saddr:
             if _is_multicast(saddr) or saddr == LBCAST or _is_zeronet(saddr):
@@ -379,6 +566,18 @@ class Host:
 
     def source_address(self, oif: str, daddr: int) -> int:
         """MASQUERADE's source: inet_select_addr(oif, next hop, universe); 0 if there is none."""
+        if self._cache_epoch != _epoch:
+            self._reset_caches()
+        cache = self._c_src
+        key = (oif, daddr)
+        src = cache.get(key)
+        if src is None:
+            if len(cache) >= _CACHE_MAX:
+                cache.clear()
+            src = cache[key] = self._source_address(oif, daddr)
+        return src
+
+    def _source_address(self, oif: str, daddr: int) -> int:
         dev = self.interfaces.get(oif)
         if dev is None:
             return 0
@@ -388,6 +587,18 @@ class Host:
 
     def addr_type(self, addr: int, dev: str | None = None) -> str:
         """inet_dev_addr_type: the RTN name xt_addrtype tests (limit-iface: the route must use *dev*)."""
+        if self._cache_epoch != _epoch:
+            self._reset_caches()
+        cache = self._c_type
+        key = (addr, dev)
+        name = cache.get(key)
+        if name is None:
+            if len(cache) >= _CACHE_MAX:
+                cache.clear()
+            name = cache[key] = self._addr_type(addr, dev)
+        return name
+
+    def _addr_type(self, addr: int, dev: str | None) -> str:
         if _is_zeronet(addr) or addr == LBCAST:
             return "BROADCAST"
         if _is_multicast(addr):

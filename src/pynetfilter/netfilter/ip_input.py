@@ -96,9 +96,11 @@ def ip_exceeds_mtu(engine: Engine, pkt: Packet, route: Any, st: HookState) -> bo
     come off that wire whole: it is a GSO packet (GRO, or TSO from a veth peer, as captures taken
     with offloads on show them), which passes when its segments fit (skb_gso_validate_network_len);
     their size is not in the capture, and the input device's MTU bounds it."""
+    if pkt.frag_off & IP_DF == 0:
+        return False
     mtu = dst_mtu(engine.host, route)
     length = wire.length(pkt)
-    if pkt.frag_off & IP_DF == 0 or length <= mtu:
+    if length <= mtu:
         return False
     dev_in = engine.host.interfaces.get(pkt.meta.iif or "")
     if dev_in is not None and length > dev_in.mtu and dev_in.mtu <= mtu:

@@ -24,6 +24,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from pynetfilter.ext._nat import MAP_IPS
+from pynetfilter.ext.types import fmt_ipv4
 from pynetfilter.model.tables import Hook
 from pynetfilter.netfilter.conntrack.entry import (
     IP_CT_DIR_ORIGINAL,
@@ -32,6 +34,7 @@ from pynetfilter.netfilter.conntrack.entry import (
     IP_CT_NEW,
     IP_CT_RELATED,
     IP_CT_RELATED_REPLY,
+    IPS_CONFIRMED,
     IPS_DST_NAT,
     IPS_DST_NAT_DONE,
     IPS_DYING,
@@ -42,6 +45,7 @@ from pynetfilter.netfilter.conntrack.entry import (
     Conn,
     Tuple,
 )
+from pynetfilter.netfilter.conntrack.table import Zone
 from pynetfilter.netfilter.conntrack.tcp_window import SYN_SENT, TIME_WAIT
 from pynetfilter.netfilter.nat_tuple import (
     HARDER_THRESH,
@@ -55,7 +59,7 @@ from pynetfilter.netfilter.nat_tuple import (
 )
 from pynetfilter.netfilter.par import Event
 from pynetfilter.netfilter.verdicts import NF_ACCEPT, NF_DROP
-from pynetfilter.packet.model import IPPROTO_ICMP, IPPROTO_TCP, Icmp, Packet
+from pynetfilter.packet.model import IP_OFFSET, IPPROTO_ICMP, IPPROTO_TCP, Icmp, Packet, Tcp, Udp
 
 if TYPE_CHECKING:
     from pynetfilter.netfilter.par import Par
@@ -67,6 +71,7 @@ IPS_NAT_DONE_MASK = IPS_SRC_NAT_DONE | IPS_DST_NAT_DONE
 MAY_KILL_REFUSE = IPS_FIXED_TIMEOUT | IPS_DYING
 MAY_KILL_NEEDED = IPS_SRC_NAT
 ICMP_REDIRECT = 5
+_POSTROUTING, _INPUT = Hook.POSTROUTING, Hook.INPUT
 
 __all__ = ["MANIP_DST", "MANIP_SRC", "Nat", "NatRange", "hook2manip"]
 
@@ -91,12 +96,26 @@ def _dir(ctinfo: int) -> int:
     return IP_CT_DIR_REPLY if ctinfo >= IP_CT_IS_REPLY else IP_CT_DIR_ORIGINAL
 
 
-def _fmt(t: Tuple) -> str:
-    from pynetfilter.ext.types import fmt_ipv4
+# null_binding's ranges by address.
+_NULL_RANGES: dict[int, NatRange] = {}
 
+# Dotted quads already written (NAT notes name the same few addresses over and over).
+_ADDR_TEXT: dict[int, str] = {}
+
+
+def _addr(a: int) -> str:
+    text = _ADDR_TEXT.get(a)
+    if text is None:
+        if len(_ADDR_TEXT) >= 1 << 16:
+            _ADDR_TEXT.clear()
+        text = _ADDR_TEXT[a] = fmt_ipv4(a)
+    return text
+
+
+def _fmt(t: Tuple) -> str:
     if t.proto == IPPROTO_ICMP:
-        return f"{fmt_ipv4(t.src)}->{fmt_ipv4(t.dst)} id {t.sport}"
-    return f"{fmt_ipv4(t.src)}:{t.sport}->{fmt_ipv4(t.dst)}:{t.dport}"
+        return f"{_addr(t.src)}->{_addr(t.dst)} id {t.sport}"
+    return f"{_addr(t.src)}:{t.sport}->{_addr(t.dst)}:{t.dport}"
 
 
 def manip_pkt(pkt: Packet, target: Tuple, manip: int) -> None:
@@ -123,7 +142,11 @@ def manip_pkt(pkt: Packet, target: Tuple, manip: int) -> None:
 
 
 def _tcp_state(ct: Conn) -> int | None:
-    info = ct.proto.get("tcp")
+    proto = ct.proto
+    try:
+        info = proto.tcp  # (ProtoState's slot: proto.get("tcp") without the calls)
+    except AttributeError:
+        info = proto.get("tcp")
     return None if info is None else int(info.state)
 
 
@@ -154,25 +177,35 @@ class Nat:
     # --- the hook function (nf_nat_ipv4_fn / nf_nat_inet_fn) -------------------------------
 
     def hook(self, pkt: Packet, st: HookState) -> int:
-        ct = pkt.meta.ct
-        if ct is None or pkt.meta.untracked or ct.is_template:
+        meta = pkt.meta
+        ct = meta.ct
+        if ct is None or meta.untracked or ct.is_template:
             return NF_ACCEPT
-        ctinfo = pkt.meta.ctinfo
-        manip = hook2manip(st.hook)
-        if ctinfo in (IP_CT_RELATED, IP_CT_RELATED_REPLY) and pkt.proto == IPPROTO_ICMP:
-            return NF_ACCEPT if self.icmp_reply_translation(pkt, ct, ctinfo, st.hook) else NF_DROP
-        if ctinfo in (IP_CT_NEW, IP_CT_RELATED, IP_CT_RELATED_REPLY):
+        ctinfo = meta.ctinfo
+        hook = st.hook
+        manip = MANIP_SRC if hook in (_POSTROUTING, _INPUT) else MANIP_DST  # hook2manip
+        if ctinfo in (IP_CT_RELATED, IP_CT_RELATED_REPLY):
+            if pkt.proto == IPPROTO_ICMP:
+                return NF_ACCEPT if self.icmp_reply_translation(pkt, ct, ctinfo, hook) else NF_DROP
+            new = True
+        else:
+            new = ctinfo == IP_CT_NEW
+        if new and not ct.status & (IPS_SRC_NAT_DONE if manip == MANIP_SRC else IPS_DST_NAT_DONE):
+            # The nat table is consulted for a connection's first packet only.
+            v = self.engine.run_table("nat", pkt, st)
+            if v != NF_ACCEPT:
+                return v
             if not initialized(ct, manip):
-                # The nat table is consulted for a connection's first packet only.
-                v = self.engine.run_table("nat", pkt, st)
-                if v != NF_ACCEPT:
-                    return v
-                if not initialized(ct, manip):
-                    self.null_binding(ct, st.hook, st.now)
-            elif self._oif_changed(st, ct, ctinfo):
+                self.null_binding(ct, hook, st.now)
+        elif hook == _POSTROUTING and ctinfo < IP_CT_IS_REPLY:
+            # _oif_changed(st, ct, ctinfo), written out
+            proto = ct.proto
+            try:
+                masq = proto.nat_masq_oif
+            except AttributeError:
+                masq = proto.get("nat_masq_oif")
+            if masq is not None and masq != st.out_dev:
                 return self._kill(ct, st)
-        elif self._oif_changed(st, ct, ctinfo):
-            return self._kill(ct, st)
         return self.nat_packet(pkt, ct, ctinfo, manip)
 
     def _oif_changed(self, st: HookState, ct: Conn, ctinfo: int) -> bool:
@@ -192,20 +225,25 @@ class Nat:
 
     def setup_info(self, ct: Conn, rng: NatRange, manip: int, *, now: float, rand: Any = None,
                    choices: Any = None, par: Par | None = None) -> int:
-        if ct.confirmed:
+        status = ct.status
+        if status & IPS_CONFIRMED:
             return NF_ACCEPT
-        if initialized(ct, manip):
+        if status & (IPS_SRC_NAT_DONE if manip == MANIP_SRC else IPS_DST_NAT_DONE):
             return NF_DROP  # the kernel WARNs: a binding is set up once
         curr = invert(ct.reply)
         zone = ct.zone
         # Only a new TCP connection's port search may take over a closing connection's port
         # (nf_nat_used_tuple_harder); for anything else its check is nf_nat_used_tuple's.
-        used = self._used_fn(ct, now)
+        taken = self.engine.conntrack.tuple_taken
+
+        def used(t: Tuple) -> bool:  # (_used_fn's)
+            return bool(taken(invert(t), ct, now))
+
         harder = None
         if curr.proto == IPPROTO_TCP and _tcp_state(ct) == SYN_SENT:
             def harder(t: Tuple, left: int) -> bool:
                 if left > HARDER_THRESH:
-                    return used(t)
+                    return bool(taken(invert(t), ct, now))  # used(t)
                 return self.used_tuple_harder(t, ct, now, left, par)
         new = get_unique_tuple(
             curr, rng, ct, manip,
@@ -239,9 +277,12 @@ class Nat:
         """nf_nat_alloc_null_binding: this side stays as it is (the reply tuple's address)."""
         manip = hook2manip(hook)
         ip = ct.reply.dst if manip == MANIP_SRC else ct.reply.src
-        from pynetfilter.ext._nat import MAP_IPS
-
-        return self.setup_info(ct, NatRange(MAP_IPS, ip, ip), manip, now=now)
+        rng = _NULL_RANGES.get(ip)
+        if rng is None:  # (immutable: one per address, not one per connection)
+            if len(_NULL_RANGES) >= 1 << 16:
+                _NULL_RANGES.clear()
+            rng = _NULL_RANGES[ip] = NatRange(MAP_IPS, ip, ip)
+        return self.setup_info(ct, rng, manip, now=now)
 
     def from_target(self, pkt: Packet, par: Par, rng: NatRange, manip: int) -> int:
         """What a NAT target does with its range: set up this side of the packet's connection."""
@@ -273,8 +314,6 @@ class Nat:
         connection are out of window for the new one).  Evicting makes the tuple free."""
         if attempts_left > HARDER_THRESH or t.proto != IPPROTO_TCP or _tcp_state(ct) != SYN_SENT:
             return self.used_tuple(t, ct, now)
-        from pynetfilter.netfilter.conntrack.table import Zone
-
         reply = invert(t)
         table = self._table()
         if ct.zone_dir == NF_CT_DEFAULT_ZONE_DIR:
@@ -329,13 +368,29 @@ class Nat:
     # --- per-packet manips (nf_nat_packet, nf_nat_icmp_reply_translation) ----------------
 
     def nat_packet(self, pkt: Packet, ct: Conn, ctinfo: int, manip: int) -> int:
-        direction = _dir(ctinfo)
         statusbit = IPS_SRC_NAT if manip == MANIP_SRC else IPS_DST_NAT
-        if direction == IP_CT_DIR_REPLY:
+        if ctinfo >= IP_CT_IS_REPLY:
             statusbit ^= IPS_NAT_MASK
-        if ct.status & statusbit:
-            # Look like the inverse of the other direction.
-            manip_pkt(pkt, invert(ct.tuple_of(1 - direction)), manip)
+            other = ct.orig
+        else:
+            other = ct.reply
+        if not ct.status & statusbit:
+            return NF_ACCEPT
+        # Look like the inverse of the other direction.
+        l4 = pkt.l4
+        cls = l4.__class__
+        if (cls is Tcp or cls is Udp) and other.proto in PORT_PROTOS:
+            # manip_pkt(pkt, invert(other), manip) for a port header, without the inverted tuple
+            if manip == MANIP_SRC:
+                if not pkt.frag_off & IP_OFFSET:
+                    l4.sport = other.dport
+                pkt.saddr = other.dst
+            else:
+                if not pkt.frag_off & IP_OFFSET:
+                    l4.dport = other.sport
+                pkt.daddr = other.src
+        else:
+            manip_pkt(pkt, invert(other), manip)
         return NF_ACCEPT
 
     def icmp_reply_translation(self, pkt: Packet, ct: Conn, ctinfo: int, hook: Hook) -> bool:

@@ -148,8 +148,8 @@ def best_ip(t: Tuple, rng: NatRange, manip: int, zone: int) -> Tuple:
         dist = (rng.max_ip - rng.min_ip + 1) & _M32
         ip = (rng.min_ip + ((j * dist) >> 32)) & _M32
     if manip == MANIP_SRC:
-        return Tuple(ip, t.dst, t.proto, t.sport, t.dport)
-    return Tuple(t.src, ip, t.proto, t.sport, t.dport)
+        return _new(Tuple, (ip, t.dst, t.proto, t.sport, t.dport))
+    return _new(Tuple, (t.src, ip, t.proto, t.sport, t.dport))
 
 
 def l4_in_range(t: Tuple, manip: int, lo: int, hi: int) -> bool:
@@ -190,7 +190,9 @@ def unique_key(t: Tuple, rng: NatRange, manip: int, used: Used, rand: random.Ran
                 return t  # a destination rewrite without ports keeps the port
             lo, size = (1, 511) if key < 512 else (600, 424) if key < 1024 else (1024, 64512)
         else:
-            lo, hi = sorted((rng.min_port, rng.max_port))
+            lo, hi = rng.min_port, rng.max_port
+            if hi < lo:  # (sorted)
+                lo, hi = hi, lo
             size = hi - lo + 1
     else:
         return t  # GRE without a PPTP master and unknown protocols keep their tuple

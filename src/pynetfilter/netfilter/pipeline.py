@@ -39,7 +39,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pynetfilter.fastpath.traverse import do_table_compiled
 from pynetfilter.model.tables import Hook
+from pynetfilter.netfilter.conntrack.entry import IPS_CONFIRMED
 from pynetfilter.netfilter.ip_input import (
     forward_options,
     ip_error,
@@ -50,6 +52,7 @@ from pynetfilter.netfilter.ip_input import (
 from pynetfilter.netfilter.par import Event, Par
 from pynetfilter.netfilter.traverse import do_table
 from pynetfilter.netfilter.verdicts import NAMES, NF_ACCEPT, NF_DROP, NF_QUEUE, NF_STOLEN
+from pynetfilter.packet.model import IP_DF, IP_MF, IP_OFFSET
 
 if TYPE_CHECKING:
     from pynetfilter.model.ruleset import Ruleset
@@ -91,8 +94,11 @@ class Outcome:
 
 
 class Engine:
-    def __init__(self, ruleset: Ruleset, host: Host, *, seed: int = 0) -> None:
+    def __init__(self, ruleset: Ruleset, host: Host, *, seed: int = 0, fastpath: bool = True) -> None:
         self.ruleset = ruleset
+        # The compiled classifier (pynetfilter.fastpath) instead of the rule-by-rule interpreter:
+        # the same verdicts, counters, traces and match state, at a cost that does not grow with N.
+        self.fastpath = fastpath
         self.host = host
         self.rng = random.Random(seed)
         self.rule_states: dict[tuple[int, int], dict[str, Any]] = {}
@@ -108,12 +114,14 @@ class Engine:
         self.tee_duplicating = False  # a TEE copy is being sent
         self.extra_hooks: dict[Hook, list[tuple[int, str, HookFn]]] = {h: [] for h in Hook}
         self._hook_fns: dict[Hook, list[tuple[int, str, HookFn]]] = {}
+        self._hook_run: dict[Hook, tuple[HookFn, ...]] = {}  # the same functions, bare: run_hook's loop
         self.conntrack_active = self.defrag_active = False
         self.conntrack: Any = None
         self.nat: Any = None
         self.defrag: Any = None
         self.local_defrag: Any = None  # ip_local_deliver's own reassembly
         self._generation = -1  # the ruleset generation the activation was computed for
+        self._chain_needs: dict[Any, tuple[int, Any, int, int]] = {}
         self._activate()
 
     # --- set-up ---------------------------------------------------------------
@@ -129,6 +137,7 @@ class Engine:
         self._generation = self.ruleset.generation
         self.conntrack_active, self.defrag_active = self._needs()
         self._hook_fns.clear()
+        self._hook_run.clear()
         if self.conntrack_active and self.conntrack is None:
             from pynetfilter.netfilter.conntrack import Conntrack
             from pynetfilter.netfilter.nat import Nat
@@ -150,20 +159,35 @@ class Engine:
         defrag too) or nf_defrag_ipv4_enable from the extension's checkentry, undone by its destroy.
         No table does so by itself: iptable_nat's hooks do nothing to a packet without conntrack,
         so a nat table without a NAT (or conntrack-using) rule counts nothing (kernel-recorded)."""
-        ct = defrag = False
+        # Per chain, cached by the chain object and its rule list: a change copies only the chains
+        # it edits (copy-on-write), so after one command only those are scanned again; the rest
+        # costs one dict lookup per chain.
+        old = self._chain_needs
+        new: dict[Any, tuple[int, Any, int, int]] = {}
+        ct = defrag = 0
         for table in self.ruleset.tables.values():
             for chain in table.chains.values():
-                for r in chain.rules:
-                    for ext in (*r.matches, r.target):
-                        ct = ct or bool(getattr(ext, "needs_conntrack", False))
-                        defrag = defrag or bool(getattr(ext, "needs_defrag", False))
-        return ct, defrag or ct
+                rules = chain.rules
+                got = old.get(chain)
+                if got is None or got[0] != chain.serial or got[1] is not rules:
+                    c = d = 0
+                    for r in rules:
+                        for ext in (*r.matches, r.target):
+                            c |= bool(getattr(ext, "needs_conntrack", False))
+                            d |= bool(getattr(ext, "needs_defrag", False))
+                    got = (chain.serial, rules, c, d)
+                new[chain] = got
+                ct |= got[2]
+                defrag |= got[3]
+        self._chain_needs = new
+        return bool(ct), bool(defrag or ct)
 
     def add_hook(self, hook: Hook, priority: int, name: str, fn: HookFn) -> None:
         """Register another hook function (IPVS) at *priority*."""
         self.extra_hooks[hook].append((priority, name, fn))
         self.extra_hooks[hook].sort(key=lambda x: x[0])
         self._hook_fns.clear()
+        self._hook_run.clear()
 
     def _functions(self, hook: Hook) -> list[tuple[int, str, HookFn]]:
         """The hook's functions in priority order (computed once per hook and ruleset generation:
@@ -173,6 +197,7 @@ class Engine:
         fns = self._hook_fns.get(hook)
         if fns is None:
             fns = self._hook_fns[hook] = self._build_functions(hook)
+            self._hook_run[hook] = tuple(fn for _prio, _name, fn in fns)
         return fns
 
     def _build_functions(self, hook: Hook) -> list[tuple[int, str, HookFn]]:
@@ -200,21 +225,33 @@ class Engine:
     def new_par(self, name: str, pkt: Packet, st: HookState) -> Par:
         """The Par for one traversal of table *name* (pynf trace's engine gives it an event list that
         renders each TRACE line the moment the rule matches, as the kernel logs it)."""
+        # (all positional: this runs once per table per packet)
         return Par(st.hook, name, st.in_dev, st.out_dev, st.now, self.rng, self,
-                   fragoff=pkt.fragment_offset, thoff=pkt.ihl * 4, choices=self.choices)
+                   (pkt.frag_off & IP_OFFSET) * 8, pkt.ihl * 4, False, None, [], self.choices)
 
     def run_table(self, name: str, pkt: Packet, st: HookState) -> int:
         """Traverse table *name* at ``st.hook``; events and the path step are recorded in *st*."""
         table = self.ruleset.tables[name]
         par = self.new_par(name, pkt, st)
-        verdict = do_table(table, pkt, par, trace=st.trace)
-        st.events.extend(par.events)
-        st.path.append(f"{st.hook.name}:{name}:{_vname(verdict)}")
+        verdict = (do_table_compiled if self.fastpath else do_table)(table, pkt, par, trace=st.trace)
+        if par.events:
+            st.events.extend(par.events)
+        hook = st.hook
+        try:
+            step = _STEPS[hook][name][verdict] if type(verdict) is int else _step(hook, name, verdict)
+        except KeyError:
+            step = _step(hook, name, verdict)
+        st.path.append(step)
         return verdict
 
     def run_hook(self, hook: Hook, pkt: Packet, st: HookState) -> int:
         st.hook = hook
-        for _prio, _name, fn in self._functions(hook):
+        if self.ruleset.generation != self._generation:
+            self._activate()
+        run = self._hook_run.get(hook)
+        if run is None:
+            run = self._hook_run[hook] = tuple(fn for _prio, _name, fn in self._functions(hook))
+        for fn in run:
             v = fn(self, pkt, st)
             if v != NF_ACCEPT:
                 return v
@@ -264,17 +301,22 @@ class Engine:
         if pkt.ttl <= 1:
             time_exceeded(self, pkt, route, st)
             return self._finish(NF_DROP, pkt, st, None, reason="ttl exceeded")
-        if ip_exceeds_mtu(self, pkt, route, st):  # checked before FORWARD, on the undecremented TTL
+        # checked before FORWARD, on the undecremented TTL (only a DF datagram can exceed the MTU)
+        if pkt.frag_off & IP_DF and ip_exceeds_mtu(self, pkt, route, st):
             return self._finish(NF_DROP, pkt, st, None, reason="fragmentation needed (DF, over the MTU)")
         pkt.ttl -= 1  # ip_forward decrements before the FORWARD hook
-        st.in_dev, st.out_dev = iif, route.oif
-        pkt.meta.oif = route.oif
+        oif = route.oif
+        st.in_dev, st.out_dev = iif, oif
+        pkt.meta.oif = oif
         v = self.run_hook(Hook.FORWARD, pkt, st)
         if v != NF_ACCEPT:
-            return self._finish(v, pkt, st, route.oif)
+            return self._finish(v, pkt, st, oif)
         if pkt.ihl > 5:
             forward_options(self, pkt, route)  # ip_forward_finish
-        return self._postrouting(pkt, st, route.oif, ok="forward")
+        # _postrouting(pkt, st, oif, ok="forward"), written out
+        st.out_dev = oif
+        v = self.run_hook(Hook.POSTROUTING, pkt, st)
+        return self._finish(v, pkt, st, oif, ok="forward")
 
     def send(self, pkt: Packet, now: float, *, trace: bool = False, generated: bool = False,
              route: Any = None) -> Outcome:
@@ -314,14 +356,15 @@ class Engine:
     def _finish(self, v: int, pkt: Packet, st: HookState, oif: str | None, *, ok: str = "out",
                 reason: str = "") -> Outcome:
         if v == NF_ACCEPT:
-            out = Outcome("accept", ok, pkt, oif, events=st.events, path=st.path)
+            out = Outcome("accept", ok, pkt, oif, "", st.events, st.path, [])
         elif v == NF_QUEUE:
-            out = Outcome("queue", "queued", pkt, oif, events=st.events, path=st.path)
+            out = Outcome("queue", "queued", pkt, oif, "", st.events, st.path, [])
         elif v == NF_STOLEN:
-            out = Outcome("stolen", "stolen", pkt, oif, events=st.events, path=st.path)
+            out = Outcome("stolen", "stolen", pkt, oif, "", st.events, st.path, [])
         else:
-            out = Outcome("drop", "dropped", pkt, oif, reason=reason or "rule", events=st.events,
-                          path=st.path)
+            out = Outcome("drop", "dropped", pkt, oif, reason or "rule", st.events, st.path, [])
+        if not out.events:
+            return out
         # Packets the kernel generated while this one was processed go out through OUTPUT.
         for ev in list(out.events):
             if ev.kind == "emit" and ev.packet is not None:
@@ -339,6 +382,19 @@ def _vname(v: int) -> str:
     return NAMES.get(v, str(v))
 
 
+# The path steps made so far, by hook, table and verdict: "FORWARD:filter:ACCEPT" is built once.
+_STEPS: dict[Hook, dict[str, dict[int, str]]] = {}
+
+
+def _step(hook: Hook, name: str, verdict: int) -> str:
+    step = f"{hook.name}:{name}:{_vname(verdict)}"
+    if type(hook) is Hook and type(verdict) is int:
+        by_verdict = _STEPS.setdefault(hook, {}).setdefault(name, {})
+        if len(by_verdict) < 64:
+            by_verdict[verdict] = step
+    return step
+
+
 def _table_fn(name: str) -> HookFn:
     def fn(engine: Engine, pkt: Packet, st: HookState) -> int:
         return engine.run_table(name, pkt, st)
@@ -347,17 +403,23 @@ def _table_fn(name: str) -> HookFn:
     return fn
 
 
+# (The hook functions return ints already: no int() around them, they run for every packet.)
 def _conntrack_in(engine: Engine, pkt: Packet, st: HookState) -> int:
-    return int(engine.conntrack.in_hook(pkt, st))
+    return engine.conntrack.in_hook(pkt, st)  # type: ignore[no-any-return]
 
 
 def _conntrack_confirm(engine: Engine, pkt: Packet, st: HookState) -> int:
-    return int(engine.conntrack.confirm(pkt, st))
+    ct = pkt.meta.ct
+    if ct is None or ct.status & IPS_CONFIRMED:
+        return NF_ACCEPT  # (confirm's own first test: nothing to insert, as for most packets)
+    return engine.conntrack.confirm(pkt, st)  # type: ignore[no-any-return]
 
 
 def _nat_fn(engine: Engine, pkt: Packet, st: HookState) -> int:
-    return int(engine.nat.hook(pkt, st))
+    return engine.nat.hook(pkt, st)  # type: ignore[no-any-return]
 
 
 def _defrag_fn(engine: Engine, pkt: Packet, st: HookState) -> int:
-    return int(engine.defrag.hook(pkt, st))
+    if not pkt.frag_off & (IP_MF | IP_OFFSET):
+        return NF_ACCEPT  # (the defrag hook's own first test: not a fragment)
+    return engine.defrag.hook(pkt, st)  # type: ignore[no-any-return]

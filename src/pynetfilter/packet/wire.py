@@ -266,9 +266,26 @@ def _l4_len(pkt: Packet) -> int:
 
 
 def length(pkt: Packet) -> int:
-    """The datagram's length in bytes (skb->len at the IP layer): what counters add."""
+    """The datagram's length in bytes (skb->len at the IP layer): what counters add.
+
+    Every matching rule adds it to its byte counter, so the common headers are summed here
+    without the calls of :func:`_l4_len` (which answers the rest, and agrees with this)."""
     o = pkt.ip_options
-    return 20 + ((len(o) + 3) & ~3 if o else 0) + _l4_len(pkt)
+    n = 20 + len(pkt.payload)
+    if o:
+        n += (len(o) + 3) & ~3
+    l4 = pkt.l4
+    if l4 is None or pkt.l4_partial:
+        return n
+    cls = l4.__class__
+    if cls is Tcp:
+        o = l4.options
+        if not o:
+            return n + 20
+        return n + 20 + (len(o) if l4.doff * 4 > 20 + len(o) else (len(o) + 3) & ~3)
+    if cls is Udp:
+        return n + 8
+    return n - len(pkt.payload) + _l4_len(pkt)
 
 
 def l4_checksum_ok(pkt: Packet) -> bool:

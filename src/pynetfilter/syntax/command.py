@@ -575,6 +575,28 @@ class CommandParser:
         cmd.command = {"DN": "D", "ZN": "Z"}.get(only, only)
 
 
+def append_command(table: str, chain: str, rule: Rule, jump: str | None, goto: bool,
+                   counters: tuple[int, int] | None, jumpto: str) -> Command:
+    """``Command(command="A", ...)`` for one parsed rule, built without the dataclass's
+    __init__ (the fast path makes one per restore line): the fields left at their default
+    read the class's default."""
+    cmd = _new_command(Command)
+    cmd.command = "A"
+    cmd.table = table
+    cmd.chain = chain
+    cmd.rules = [rule]
+    cmd.jump = jump
+    cmd.jumpto = jumpto
+    if goto:
+        cmd.goto = goto
+    if counters is not None:
+        cmd.counters = counters
+    return cmd
+
+
+_new_command = Command.__new__
+
+
 def parse_command(argv: list[str], *, in_restore: bool = False, default_table: str = "filter") -> Command:
     if in_restore:
         # Saved rules take the fast path (same answers, see syntax/fastparse.py).

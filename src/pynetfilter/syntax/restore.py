@@ -14,9 +14,11 @@ are ordinary characters.  Errors carry the line iptables-restore blames.
 from __future__ import annotations
 
 import gc
+import itertools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import TYPE_CHECKING
 
 from pynetfilter.errors import KernelRefusal, ParameterProblem, PynfError, RestoreError
@@ -24,6 +26,7 @@ from pynetfilter.ext import find_target
 from pynetfilter.model.rule import Rule
 from pynetfilter.syntax.command import Command, CommandParser, parse_command
 from pynetfilter.syntax.exact import MARK, PLACEHOLDER, read_mark
+from pynetfilter.syntax.fastparse import fast_line
 
 if TYPE_CHECKING:
     from pynetfilter.model.ruleset import Table
@@ -172,6 +175,9 @@ _TOKEN = re.compile(r"[^ \t\n]+")  # strtok(" \t\n") tokens
 
 
 def _chain_line(lineno: int, raw: str) -> ChainLine | BadLine:
+    words = raw[1:].split(" ")
+    if len(words) == 3 and words[0] and words[1] and words[2] and "\t" not in raw and "\n" not in raw:
+        return ChainLine(lineno, words[0], words[1], words[2])  # ":CHAIN POLICY [p:b]", as saved
     words = _TOKEN.findall(raw, 1)
     if not words:
         return BadLine(lineno, ParameterProblem(f"line {lineno} chain name invalid: expected :CHAIN POLICY",
@@ -194,11 +200,16 @@ def fgets_lines(text: str) -> Iterator[tuple[int, str, bool]]:
     last = len(lines)  # lines[-1] is what follows the last newline ("" when the text ends with one)
     if lines[-1] == "":
         lines.pop()
+    if "\0" not in text and (not lines or max(map(len, lines)) * 4 < FGETS_BUFFER - 1):  # 4: UTF-8's widest
+        # Every line whole (no generator in between: a ruleset has a million lines).
+        if len(lines) < last:  # the text ends with a newline: every line is ended
+            return zip(range(1, last), lines, repeat(True))
+        return itertools.chain(zip(range(1, last), lines[:-1], repeat(True)), ((last, lines[-1], False),))
+    return _fgets_pieces(lines, last)
+
+
+def _fgets_pieces(lines: list[str], last: int) -> Iterator[tuple[int, str, bool]]:
     room = FGETS_BUFFER - 1
-    if "\0" not in text and (not lines or max(map(len, lines)) * 4 < room):  # 4: UTF-8's widest
-        for n, line in enumerate(lines, start=1):
-            yield n, line, n < last
-        return
     n = 0
     for i, line in enumerate(lines, start=1):
         pieces: list[tuple[str, bool]] = [(line, i < last)]
@@ -243,7 +254,11 @@ def restore_blocks(text: str) -> Iterator[Block]:
     lineno = 0
     announced: set[str] = set()
     exact: tuple[int, str] | None = None  # a "#pynf-exact" line waiting for its placeholder
+    items: list[ChainLine | RuleLine | BadLine] = []  # cur.items, while a block is open
     for lineno, line, ended in fgets_lines(text):
+        if line[:1] == "-" and cur is not None and exact is None:  # a rule line: the usual case
+            items.append(RuleLine(lineno, line + "\n" if ended and '"' in line else line))
+            continue
         if not line:
             if ended:
                 continue  # an empty line; one a NUL emptied is a line iptables-restore parses
@@ -278,6 +293,7 @@ def restore_blocks(text: str) -> Iterator[Block]:
                 raise ParameterProblem(f"line {lineno} table name invalid: expected *raw, *mangle, *nat, "
                                        "*filter or *security", line=lineno)
             cur = Block(name, lineno, announced=announced)
+            items = cur.items
         else:
             word = _strtok(raw, 0, _DELIMS)[0] or raw.strip()
             raise RestoreError(f'"{word}" outside a table: expected *table',
@@ -316,19 +332,17 @@ def _parse_counters(text: str | None, chain: str) -> tuple[int, int]:
 
 
 def _chain_item(table: Table, item: ChainLine, *, noflush: bool, counters: bool) -> None:
-    from pynetfilter.model.ruleset import Chain
-
     name = item.name
     if len(name) > MAX_NAME:
         raise ParameterProblem(f'Invalid chain name "{name}" ({MAX_NAME} chars max)')
     existing = table.chains.get(name)
     if existing is None or not existing.builtin:
         if existing is not None and noflush:
-            existing.rules = []
+            table.edit(name).flush()
         else:
             if existing is not None or name in _BUILTIN_LABELS:
                 raise ParameterProblem(f'error creating chain "{name}": File exists')
-            table.chains[name] = Chain(name)
+            table.add_chain(name)
     if not item.policy:
         raise ParameterProblem(f"line {item.line} policy invalid: expected ACCEPT, DROP or -")
     if item.policy == "-":
@@ -336,13 +350,13 @@ def _chain_item(table: Table, item: ChainLine, *, noflush: bool, counters: bool)
     pk = by = 0
     if counters:
         pk, by = _parse_counters(item.counters, name)
-    ch = table.chains[name]
-    if not ch.builtin:
+    if not table.chains[name].builtin:
         raise KernelRefusal(f'Can\'t set policy "{item.policy}" on "{name}" line {item.line}: '
                             "Bad built-in chain name")
     if item.policy not in ("ACCEPT", "DROP"):
         raise KernelRefusal(f'Can\'t set policy "{item.policy}" on "{name}" line {item.line}: '
                             "Bad policy name, expected ACCEPT or DROP")
+    ch = table.edit(name).chain
     ch.policy = item.policy
     ch.packets, ch.bytes = pk, by
 
@@ -379,12 +393,13 @@ def _zero(table: Table, cmd: Command, new_rules: set[int]) -> None:
             idxs: Iterable[int] = (cmd.rulenum - 1,)
         else:
             idxs = range(len(c.rules))
-            if c.builtin:
-                c.packets = c.bytes = 0
+        ed = table.edit(c.name)
+        if cmd.rulenum is None and c.builtin:
+            ed.chain.packets = ed.chain.bytes = 0
         for i in idxs:
-            r = c.rules[i]
+            r = ed.rules[i]
             if id(r) not in new_rules:
-                c.rules[i] = Rule(r.ip, r.matches, r.target)
+                ed.replace(i, Rule(r.ip, r.matches, r.target))
 
 
 def _unchanged(table: Table, block: Block) -> bool:
@@ -416,6 +431,16 @@ def apply_block(table: Table, block: Block, *, noflush: bool, counters: bool,
             gc.enable()
 
 
+def _parse_line(item: RuleLine, table: str, counters: bool, announced: set[str]) -> Command:
+    """A command line's words, parsed as do_parse does in iptables-restore."""
+    ctrs, argv = rule_words(item.text, item.line) if item.words is None else item.words
+    if counters and ctrs is not None:
+        argv = ["--set-counters", ctrs[0], ctrs[1], *argv]
+    if announced and not announced.isdisjoint(argv):
+        return _RestoreParser(argv, default_table=table, chains=announced).parse()
+    return parse_command(argv, in_restore=True, default_table=table)
+
+
 def _apply(table: Table, block: Block, noflush: bool, counters: bool, announced: set[str]) -> None:
     from pynetfilter.model.commands import apply_command
 
@@ -424,21 +449,16 @@ def _apply(table: Table, block: Block, noflush: bool, counters: bool, announced:
     if not noflush or not _unchanged(table, block):
         # libiptc reads policy counters as "zeroed": a commit that replaces the table
         # resets them, unless a ":CHAIN POLICY [p:b]" line of the block sets them.
-        for ch in table.chains.values():
-            if ch.builtin:
-                ch.packets = ch.bytes = 0
+        table.zero_policies()
     added: list[list[Rule]] = []  # the rules this block added (-A, -I, -R)
     name = block.table
     for item in block.items:
         try:
             if type(item) is RuleLine:
-                ctrs, argv = rule_words(item.text, item.line) if item.words is None else item.words
-                if counters and ctrs is not None:
-                    argv = ["--set-counters", ctrs[0], ctrs[1], *argv]
-                if announced and not announced.isdisjoint(argv):
-                    cmd = _RestoreParser(argv, default_table=name, chains=announced).parse()
-                else:
-                    cmd = parse_command(argv, in_restore=True, default_table=name)
+                # Plain "-A" lines straight from their text (syntax/fastparse.py), else words.
+                cmd = fast_line(item.text, name, announced, counters) if item.words is None else None
+                if cmd is None:
+                    cmd = _parse_line(item, name, counters, announced)
                 if cmd.command == "Z":
                     _zero(table, cmd, {id(r) for rs in added for r in rs})
                 else:

@@ -42,6 +42,7 @@ from pynetfilter.netfilter.conntrack.entry import (
     NF_CT_ZONE_DIR_REPL,
     Conn,
     Tuple,
+    _new_tuple,
 )
 from pynetfilter.netfilter.conntrack.listing import listing as _listing
 from pynetfilter.netfilter.conntrack.table import (
@@ -55,7 +56,8 @@ from pynetfilter.netfilter.conntrack.table import (
 )
 from pynetfilter.netfilter.par import Event
 from pynetfilter.netfilter.verdicts import NF_ACCEPT, NF_DROP
-from pynetfilter.packet.model import IPPROTO_ICMP, Packet, Tcp
+from pynetfilter.packet.model import IP_OFFSET, IPPROTO_ICMP, Packet, Tcp, Udp
+from pynetfilter.packet.wire import length
 
 __all__ = ["Conntrack", "Zone", "DEFAULT_ZONE", "STAT_NAMES", "TABLE_FULL"]
 
@@ -70,15 +72,8 @@ _TRACKERS: dict[int, Tracker] = {6: tcp.packet, 17: udp.packet, 136: udp.packet,
                                   icmp.IPPROTO_GRE: icmp.gre_packet, sctp.IPPROTO_SCTP: sctp.packet}
 
 
-def packet_length(pkt: Packet) -> int:
-    """skb->len: the IP datagram's length (the accounting unit)."""
-    try:
-        from pynetfilter.packet.wire import length
-    except ImportError:
-        l4 = pkt.l4
-        hdr = 0 if l4 is None else (l4.doff * 4 if isinstance(l4, Tcp) else 8)
-        return pkt.ihl * 4 + hdr + len(pkt.payload)
-    return int(length(pkt))
+# skb->len: the IP datagram's length (the accounting unit).
+packet_length = length
 
 
 class Conntrack:
@@ -130,10 +125,11 @@ class Conntrack:
         meta.ct_template = None
         meta.ctinfo = IP_CT_ESTABLISHED
         now = st.now
-        zone = self._zone(tmpl, pkt)
-        if pkt.later_fragment:
+        zone = DEFAULT_ZONE if tmpl is None else self._zone(tmpl, pkt)
+        if pkt.frag_off & IP_OFFSET:  # a later fragment
             return self._invalid(pkt, st, "fragment")
-        if pkt.proto == IPPROTO_ICMP:
+        proto = pkt.proto
+        if proto == IPPROTO_ICMP:
             ret, conn, ctinfo, why = icmp.error(self, pkt, zone, now)
             if ret != NF_ACCEPT:
                 # nf_conntrack_handle_icmp counts error; nf_conntrack_in then returns at once
@@ -141,16 +137,32 @@ class Conntrack:
             if conn is not None:
                 meta.ct, meta.ctinfo = conn, ctinfo
                 return NF_ACCEPT
-        t = icmp.pkt_tuple(pkt)
-        if t is None:
-            return self._invalid(pkt, st, "failed to get tuple")
-        tracker = _TRACKERS.get(pkt.proto, icmp.generic_packet)
+        l4 = pkt.l4
+        cls = l4.__class__
+        if (cls is Tcp or cls is Udp) and proto in icmp.PORT_PROTOS:
+            t = _new_tuple(Tuple, (pkt.saddr, pkt.daddr, proto, l4.sport, l4.dport))  # icmp.pkt_tuple's
+        else:
+            t = icmp.pkt_tuple(pkt)
+            if t is None:
+                return self._invalid(pkt, st, "failed to get tuple")
+        tracker = _TRACKERS.get(proto, icmp.generic_packet)
+        find = self.table.find
         while True:
-            conn, ctinfo = self._resolve(t, zone, tmpl, pkt, now)
-            if conn is None:
-                if ctinfo == _FULL:
-                    return self._table_full(pkt, st)
-                return self._invalid(pkt, st, "tuple cannot be inverted")
+            hit = find(t, zone, now)
+            if hit is not None:  # _resolve's hit, written out: every packet of a connection
+                conn, direction = hit
+                if direction == IP_CT_DIR_REPLY:
+                    ctinfo = IP_CT_ESTABLISHED_REPLY
+                elif conn.status & IPS_SEEN_REPLY:
+                    ctinfo = IP_CT_ESTABLISHED
+                else:
+                    ctinfo = IP_CT_RELATED if conn.status & IPS_EXPECTED else IP_CT_NEW
+            else:
+                conn, ctinfo = self._resolve_miss(t, zone, tmpl, now)  # type: ignore[assignment]
+                if conn is None:
+                    if ctinfo == _FULL:
+                        return self._table_full(pkt, st)
+                    return self._invalid(pkt, st, "tuple cannot be inverted")
             ret, why = tracker(self, conn, pkt, ctinfo, now)
             if ret == tcp.REPEAT:
                 continue
@@ -192,7 +204,8 @@ class Conntrack:
         """nf_ct_refresh_acct: renew the timeout (relative while unconfirmed) and count the packet."""
         if not conn.status & IPS_FIXED_TIMEOUT:
             conn.timeout = now + timeout if conn.status & IPS_CONFIRMED else timeout
-        self.account(conn, ctinfo, pkt)
+        conn.account(IP_CT_DIR_ORIGINAL if ctinfo < IP_CT_ESTABLISHED_REPLY else IP_CT_DIR_REPLY,
+                     length(pkt))  # (account's, written out)
 
     def account(self, conn: Conn, ctinfo: int, pkt: Packet) -> None:
         conn.account(IP_CT_DIR_ORIGINAL if ctinfo < IP_CT_ESTABLISHED_REPLY else IP_CT_DIR_REPLY,
@@ -288,22 +301,27 @@ class Conntrack:
         """resolve_normal_ct: the entry and ctinfo for tuple *t*, a new unconfirmed one on a miss."""
         hit = self.table.find(t, zone, now)
         if hit is None:
-            reply = icmp.invert(t)
-            if reply is None:
-                return None, 0
-            if self.table.full() and not self._make_room(t, zone, now):
-                return None, _FULL
-            conn = Conn(t, reply, zone=zone.id, zone_dir=zone.dir, id=self.next_id)
-            if tmpl is not None:
-                conn.helper = tmpl.helper or None
-            self.next_id += 1
-            return conn, IP_CT_NEW
+            return self._resolve_miss(t, zone, tmpl, now)
         conn, direction = hit
         if direction == IP_CT_DIR_REPLY:
             return conn, IP_CT_ESTABLISHED_REPLY
         if conn.status & IPS_SEEN_REPLY:
             return conn, IP_CT_ESTABLISHED
         return conn, IP_CT_RELATED if conn.status & IPS_EXPECTED else IP_CT_NEW
+
+    def _resolve_miss(self, t: Tuple, zone: Zone, tmpl: Conn | None, now: float) -> tuple[Conn | None, int]:
+        """_resolve when no entry has tuple *t*: a new unconfirmed one (None if none can be made)."""
+        reply = icmp.invert(t)
+        if reply is None:
+            return None, 0
+        table = self.table
+        if table.full() and not self._make_room(t, zone, now):
+            return None, _FULL
+        conn = Conn(t, reply, zone=zone.id, zone_dir=zone.dir, id=self.next_id)
+        if tmpl is not None:
+            conn.helper = tmpl.helper or None
+        self.next_id += 1
+        return conn, IP_CT_NEW
 
     def _make_room(self, t: Tuple, zone: Zone, now: float) -> bool:
         """__nf_conntrack_alloc on a full table: the garbage collector's pass (if due), then

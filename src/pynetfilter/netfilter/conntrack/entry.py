@@ -85,8 +85,9 @@ class ProtoState(MutableMapping[str, Any]):
     __slots__ = ("tcp", "sctp", "stream_ts", "nat_masq_oif", "_more")
 
     def __init__(self, items: Any = ()) -> None:
-        for k, v in dict(items).items():
-            self[k] = v
+        if items:  # (every new entry makes an empty one)
+            for k, v in dict(items).items():
+                self[k] = v
 
     def __getitem__(self, key: str) -> Any:
         try:

@@ -25,6 +25,7 @@ from pynetfilter.netfilter.conntrack.entry import (
     Conn,
     Tuple,
 )
+from pynetfilter.netfilter.conntrack.entry import _new_tuple as _new
 from pynetfilter.packet.model import IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, Icmp, Packet
 
 if TYPE_CHECKING:
@@ -77,8 +78,8 @@ def invert(t: Tuple) -> Tuple | None:
         answer = INVERSE.get(t.dport >> 8)
         if answer is None:
             return None
-        return Tuple(t.dst, t.src, t.proto, t.sport, answer << 8 | (t.dport & 0xFF))
-    return Tuple(t.dst, t.src, t.proto, t.dport, t.sport)
+        return _new(Tuple, (t.dst, t.src, t.proto, t.sport, answer << 8 | (t.dport & 0xFF)))
+    return _new(Tuple, (t.dst, t.src, t.proto, t.dport, t.sport))
 
 
 def error(ct: Conntrack, pkt: Packet, zone: Zone, now: float) -> tuple[int, Conn | None, int, str]:

@@ -140,9 +140,15 @@ class Table:
 
     def find(self, t: Tuple, zone: Zone = DEFAULT_ZONE, now: float | None = None) -> tuple[Conn, int] | None:
         """(conn, direction) of the live entry with tuple *t* in *zone*, or None."""
-        zo = zone.id if zone.dir & NF_CT_ZONE_DIR_ORIG else 0
-        zr = zone.id if zone.dir & NF_CT_ZONE_DIR_REPL else 0
+        zid, zdir = zone.id, zone.dir
+        zo = zid if zdir & NF_CT_ZONE_DIR_ORIG else 0
+        zr = zid if zdir & NF_CT_ZONE_DIR_REPL else 0
         hit = self.node(t, zo)
+        if zo == zr:  # one zone id for both directions (every packet of the default zone)
+            if hit is not None and now is not None and hit[0].timeout <= now:
+                self.remove(hit[0])
+                return None
+            return hit
         if hit is not None and hit[1] != IP_CT_DIR_ORIGINAL and zr != zo:
             hit = None  # a reply tuple under the original direction's zone id: not this zone's
         if hit is None and zr != zo:
@@ -171,8 +177,12 @@ class Table:
         """__nf_conntrack_confirm's insertion: OK, CLASH (a live entry uses a tuple) or
         CHAINTOOLONG (a chain already holds more than the limit); nothing inserted unless OK."""
         index = self._hash
-        zo, zr = conn.zone_id(IP_CT_DIR_ORIGINAL), conn.zone_id(IP_CT_DIR_REPLY)
-        k_orig, k_repl = _key(conn.orig, zo), _key(conn.reply, zr)
+        # (zone_id and _key written out: every new connection comes here)
+        zone, zdir, orig, reply = conn.zone, conn.zone_dir, conn.orig, conn.reply
+        zo = zone if zdir & NF_CT_ZONE_DIR_ORIG else 0
+        zr = zone if zdir & NF_CT_ZONE_DIR_REPL else 0
+        k_orig = orig if zo == 0 else (orig, zo)
+        k_repl = reply if zr == 0 else (reply, zr)
         for key in (k_orig, k_repl):
             old = index.get(key)
             if old is not None and old.timeout <= now:
@@ -182,7 +192,10 @@ class Table:
         if not self._heads:
             self._heads = [None] * self.buckets
         heads = self._heads
-        where = (self.bucket(conn.orig, zo), self.bucket(conn.reply, zr))
+        # bucket(), written out
+        rnd, nb = self.hash_rnd, self.buckets
+        where = ((((hash(orig) ^ zo * _ZONE_MIX ^ rnd) & _M32) * nb) >> 32,
+                 (((hash(reply) ^ zr * _ZONE_MIX ^ rnd) & _M32) * nb) >> 32)
         for b in where:
             slot = heads[b]
             if type(slot) is list and len(slot) > CHAINLEN_LIMIT + 1:

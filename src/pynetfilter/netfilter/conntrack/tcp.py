@@ -167,76 +167,97 @@ def _handle_invalid(ct: Conntrack, conn: Conn, info: TcpInfo, direction: int, in
 
 def packet(ct: Conntrack, conn: Conn, pkt: Packet, ctinfo: int, now: float) -> tuple[int, str]:
     """nf_conntrack_tcp_packet: (ACCEPT | INVALID | REPEAT, why)."""
-    why = error(pkt)
-    if why:
-        return INVALID, why
     th = pkt.l4
-    assert isinstance(th, Tcp)
+    if th.__class__ is not Tcp:
+        why = error(pkt)
+        if why:
+            return INVALID, why
+        assert isinstance(th, Tcp)
+    else:  # error() for the common header, written out
+        doff4 = th.doff * 4
+        if doff4 < 20 or len(th.options) < doff4 - 20:
+            return INVALID, "truncated packet"
+        if (th.flags & ~(0x40 | 0x80 | PSH) & 0xFF) not in VALID_FLAGS:
+            return INVALID, "invalid tcp flag combination"
     datalen = len(pkt.payload)
     if not conn.status & IPS_CONFIRMED:
         why = new(conn, th, datalen)
         if why:
             return INVALID, why
-    info: TcpInfo = conn.proto["tcp"]
+    proto = conn.proto
+    try:
+        info: TcpInfo = proto.tcp
+    except AttributeError:
+        info = proto["tcp"]
     old_state = info.state
     direction = 0 if ctinfo < 3 else 1
-    index = index_of(th.flags)
+    flags = th.flags
+    # get_conntrack_index
+    if flags & RST:
+        index = RST_SET
+    elif flags & SYN:
+        index = SYNACK_SET if flags & ACK else SYN_SET
+    elif flags & FIN:
+        index = FIN_SET
+    else:
+        index = ACK_SET if flags & ACK else NONE_SET
     new_state = TCP_CONNTRACKS[direction][index][old_state]
-    other = info.seen[1 - direction]
     skip_window = False
-    reopen = new_state == SYN_SENT and old_state >= TIME_WAIT
-    if reopen and ((info.seen[direction].flags | other.flags) & F_CLOSE_INIT
-                   or (info.last_dir == direction and info.last_index == RST_SET)):
-        # Reopening a closed/aborted connection: delete it and look the packet up again.
-        ct.kill(conn)
-        return REPEAT, "reopened"
-    if reopen or new_state == IGNORE:
-        if (index == SYNACK_SET and info.last_index == SYN_SET and info.last_dir != direction
-                and th.ack_seq == info.last_end):
-            # This SYN/ACK answers a SYN we ignored: both ends are in sync, we get in sync.
-            old_state, new_state = SYN_SENT, SYN_RECV
-            last = info.seen[info.last_dir]
-            last.td_end = last.td_maxend = info.last_end
-            last.td_maxwin = info.last_win or 1
-            last.td_scale = info.last_wscale
-            info.last_flags &= ~F_EXP_CHALLENGE_ACK
-            last.flags = info.last_flags
-            info.seen[direction].reset()
-        else:
-            info.last_index, info.last_dir, info.last_seq = index, direction, th.seq
-            info.last_end = seq_plus_len(th, datalen)
-            info.last_win = th.window
-            if index == SYN_SET and direction == IP_CT_DIR_ORIGINAL:
-                seen = Side()
-                info.last_flags = info.last_wscale = 0
-                parse_options(th, seen)
-                if seen.flags & F_WINDOW_SCALE:
-                    info.last_flags |= F_WINDOW_SCALE
-                    info.last_wscale = seen.td_scale
-                if seen.flags & F_SACK_PERM:
-                    info.last_flags |= F_SACK_PERM
-                if old_state == LAST_ACK:
-                    info.last_flags |= F_EXP_CHALLENGE_ACK
-            if old_state == SYN_SENT and index == ACK_SET and direction == IP_CT_DIR_REPLY:
-                info.last_ack = th.ack_seq
-            ct.count("ignore")
-            return ACCEPT, f"packet (index {index}) in dir {direction} ignored, state {NAMES[old_state]}"
-    elif new_state == MAX:
-        return INVALID, f"packet (index {index}) in dir {direction} invalid, state {NAMES[old_state]}"
-    elif new_state == TIME_WAIT:
-        if (old_state == LAST_ACK and index == ACK_SET and info.last_dir != direction
-                and info.last_index == SYN_SET and info.last_flags & F_EXP_CHALLENGE_ACK):
-            info.last_flags &= ~F_EXP_CHALLENGE_ACK
-            return ACCEPT, "challenge-ack ignored"
-    elif new_state == SYN_SENT2:
-        info.last_flags |= F_SIMULTANEOUS_OPEN
-    elif new_state == SYN_RECV:
-        if direction == IP_CT_DIR_REPLY and index == ACK_SET and info.last_flags & F_SIMULTANEOUS_OPEN:
-            new_state = ESTABLISHED
-    elif new_state == CLOSE and index == RST_SET:
-        new_state, skip_window, why = _rst(conn, info, th, direction, old_state, new_state)
-        if why:
-            return INVALID, why
+    if new_state != ESTABLISHED:  # (none of the special cases below is ESTABLISHED's)
+        other = info.seen[1 - direction]
+        reopen = new_state == SYN_SENT and old_state >= TIME_WAIT
+        if reopen and ((info.seen[direction].flags | other.flags) & F_CLOSE_INIT
+                       or (info.last_dir == direction and info.last_index == RST_SET)):
+            # Reopening a closed/aborted connection: delete it and look the packet up again.
+            ct.kill(conn)
+            return REPEAT, "reopened"
+        if reopen or new_state == IGNORE:
+            if (index == SYNACK_SET and info.last_index == SYN_SET and info.last_dir != direction
+                    and th.ack_seq == info.last_end):
+                # This SYN/ACK answers a SYN we ignored: both ends are in sync, we get in sync.
+                old_state, new_state = SYN_SENT, SYN_RECV
+                last = info.seen[info.last_dir]
+                last.td_end = last.td_maxend = info.last_end
+                last.td_maxwin = info.last_win or 1
+                last.td_scale = info.last_wscale
+                info.last_flags &= ~F_EXP_CHALLENGE_ACK
+                last.flags = info.last_flags
+                info.seen[direction].reset()
+            else:
+                info.last_index, info.last_dir, info.last_seq = index, direction, th.seq
+                info.last_end = seq_plus_len(th, datalen)
+                info.last_win = th.window
+                if index == SYN_SET and direction == IP_CT_DIR_ORIGINAL:
+                    seen = Side()
+                    info.last_flags = info.last_wscale = 0
+                    parse_options(th, seen)
+                    if seen.flags & F_WINDOW_SCALE:
+                        info.last_flags |= F_WINDOW_SCALE
+                        info.last_wscale = seen.td_scale
+                    if seen.flags & F_SACK_PERM:
+                        info.last_flags |= F_SACK_PERM
+                    if old_state == LAST_ACK:
+                        info.last_flags |= F_EXP_CHALLENGE_ACK
+                if old_state == SYN_SENT and index == ACK_SET and direction == IP_CT_DIR_REPLY:
+                    info.last_ack = th.ack_seq
+                ct.count("ignore")
+                return ACCEPT, f"packet (index {index}) in dir {direction} ignored, state {NAMES[old_state]}"
+        elif new_state == MAX:
+            return INVALID, f"packet (index {index}) in dir {direction} invalid, state {NAMES[old_state]}"
+        elif new_state == TIME_WAIT:
+            if (old_state == LAST_ACK and index == ACK_SET and info.last_dir != direction
+                    and info.last_index == SYN_SET and info.last_flags & F_EXP_CHALLENGE_ACK):
+                info.last_flags &= ~F_EXP_CHALLENGE_ACK
+                return ACCEPT, "challenge-ack ignored"
+        elif new_state == SYN_SENT2:
+            info.last_flags |= F_SIMULTANEOUS_OPEN
+        elif new_state == SYN_RECV:
+            if direction == IP_CT_DIR_REPLY and index == ACK_SET and info.last_flags & F_SIMULTANEOUS_OPEN:
+                new_state = ESTABLISHED
+        elif new_state == CLOSE and index == RST_SET:
+            new_state, skip_window, why = _rst(conn, info, th, direction, old_state, new_state)
+            if why:
+                return INVALID, why
     if not skip_window:
         reasons: list[str] = []
         res = in_window(info, direction, index, th, datalen, reasons)
@@ -251,17 +272,20 @@ def packet(ct: Conntrack, conn: Conn, pkt: Packet, ctinfo: int, now: float) -> t
     info.state = new_state
     if old_state != new_state and new_state == FIN_WAIT:
         info.seen[direction].flags |= F_CLOSE_INIT
-    flags = info.seen[0].flags | info.seen[1].flags
-    if info.retrans >= MAX_RETRANS and TIMEOUTS[new_state] > TIMEOUTS[RETRANS]:
-        timeout = TIMEOUTS[RETRANS]
+    sides = info.seen
+    sflags = sides[0].flags | sides[1].flags
+    timeouts = TIMEOUTS
+    state_timeout = timeouts[new_state]
+    if info.retrans >= MAX_RETRANS and state_timeout > timeouts[RETRANS]:
+        timeout = timeouts[RETRANS]
     elif index == RST_SET:
-        timeout = TIMEOUTS[CLOSE]
-    elif flags & F_DATA_UNACKNOWLEDGED and TIMEOUTS[new_state] > TIMEOUTS[UNACK]:
-        timeout = TIMEOUTS[UNACK]
-    elif info.last_win == 0 and TIMEOUTS[new_state] > TIMEOUTS[RETRANS]:
-        timeout = TIMEOUTS[RETRANS]
+        timeout = timeouts[CLOSE]
+    elif sflags & F_DATA_UNACKNOWLEDGED and state_timeout > timeouts[UNACK]:
+        timeout = timeouts[UNACK]
+    elif info.last_win == 0 and state_timeout > timeouts[RETRANS]:
+        timeout = timeouts[RETRANS]
     else:
-        timeout = TIMEOUTS[new_state]
+        timeout = state_timeout
     if not conn.status & IPS_SEEN_REPLY:
         if th.flags & RST:
             # Only a RST came back: no connection was ever established, forget it at once.

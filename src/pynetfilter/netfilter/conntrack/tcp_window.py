@@ -168,13 +168,17 @@ def log_invalid(sender: Side, action: int, why: str, reasons: list[str]) -> int:
 
 
 def in_window(info: TcpInfo, direction: int, index: int, th: Tcp, datalen: int, reasons: list[str]) -> int:
-    """tcp_in_window: is the segment inside what both ends can have sent and acknowledged?"""
-    sender, receiver = info.seen[direction], info.seen[1 - direction]
+    """tcp_in_window: is the segment inside what both ends can have sent and acknowledged?
+
+    (Every packet of a TCP connection comes here: before()/after() are written out inline,
+    ``before(a, b)`` as ``(a - b) & M32 >= 0x80000000`` and ``after(a, b)`` as ``before(b, a)``.)"""
+    seen = info.seen
+    sender, receiver = seen[direction], seen[1 - direction]
     seq = th.seq
     ack = sack = th.ack_seq
     win_raw = win = th.window
-    end = seq_plus_len(th, datalen)
     flags = th.flags
+    end = (seq + datalen + (1 if flags & SYN else 0) + (1 if flags & FIN else 0)) & M32  # seq_plus_len
     if receiver.flags & F_SACK_PERM:
         sack = highest_sack(th, sack)
     if sender.td_maxwin == 0:
@@ -200,54 +204,57 @@ def in_window(info: TcpInfo, direction: int, index: int, th: Tcp, datalen: int, 
         ack = sack = receiver.td_end
     if flags & RST and seq == 0 and info.state == SYN_SENT:  # RST answering a SYN
         seq = end = sender.td_end
-    maxackwin = sender.td_maxwin if sender.td_maxwin > MAXACKWINCONST else MAXACKWINCONST
-    if not before(seq, (sender.td_maxend + 1) & M32):
-        overshot = (end - sender.td_maxend + 1) & M32
-        ack_ok = after(sack, (receiver.td_end - maxackwin - 1) & M32)
-        in_recv = bool(receiver.td_maxwin) and after(end, (sender.td_end - receiver.td_maxwin - 1) & M32)
-        if (in_recv and ack_ok and overshot <= receiver.td_maxwin
-                and before(sack, (receiver.td_end + 1) & M32)):
+    s_maxwin = sender.td_maxwin
+    maxackwin = s_maxwin if s_maxwin > MAXACKWINCONST else MAXACKWINCONST
+    r_end, r_maxwin = receiver.td_end, receiver.td_maxwin
+    s_end, s_maxend = sender.td_end, sender.td_maxend
+    if (seq - ((s_maxend + 1) & M32)) & M32 < 0x80000000:  # not before(seq, maxend + 1)
+        overshot = (end - s_maxend + 1) & M32
+        ack_ok = (((r_end - maxackwin - 1) & M32) - sack) & M32 >= 0x80000000
+        in_recv = bool(r_maxwin) and (((s_end - r_maxwin - 1) & M32) - end) & M32 >= 0x80000000
+        if (in_recv and ack_ok and overshot <= r_maxwin
+                and (sack - ((r_end + 1) & M32)) & M32 >= 0x80000000):
             # Senders that overshoot the window: remember the data so its ACK is in window.
             sender.td_end = end
             sender.flags |= F_DATA_UNACKNOWLEDGED
             return log_invalid(sender, ACT_IGNORE, f"{overshot} bytes more than expected", reasons)
         return log_invalid(sender, ACT_INVALID, "SEQ is over upper bound (over the window of the receiver)",
                     reasons)
-    if not before(sack, (receiver.td_end + 1) & M32):
+    if (sack - ((r_end + 1) & M32)) & M32 < 0x80000000:  # not before(sack, receiver end + 1)
         return log_invalid(sender, ACT_INVALID, "ACK is over upper bound (ACKed data not seen yet)", reasons)
-    if receiver.td_maxwin and not after(end, (sender.td_end - receiver.td_maxwin - 1) & M32):
+    # receiver.td_maxwin and not after(end, sender end - receiver maxwin - 1)
+    if r_maxwin and (((s_end - r_maxwin - 1) & M32) - end) & M32 < 0x80000000:
         return log_invalid(sender, ACT_IGNORE, "SEQ is under lower bound (already ACKed data retransmitted)",
                     reasons)
-    if not after(sack, (receiver.td_end - maxackwin - 1) & M32):
+    if (((r_end - maxackwin - 1) & M32) - sack) & M32 < 0x80000000:  # not after(sack, end - maxackwin - 1)
         return log_invalid(sender, ACT_IGNORE, "ignored ACK under lower bound (possible overly delayed)",
                            reasons)
     if not flags & SYN:
         win = (win << sender.td_scale) & M32
     swin = (win + (sack - ack)) & M32
-    if sender.td_maxwin < swin:
+    if s_maxwin < swin:
         sender.td_maxwin = swin
-    if after(end, sender.td_end):
+    if (s_end - end) & M32 >= 0x80000000:  # after(end, sender.td_end)
         sender.td_end = end
         sender.flags |= F_DATA_UNACKNOWLEDGED
     if flags & ACK:
         if not sender.flags & F_MAXACK_SET:
             sender.td_maxack = ack
             sender.flags |= F_MAXACK_SET
-        elif after(ack, sender.td_maxack):
+        elif (sender.td_maxack - ack) & M32 >= 0x80000000:  # after(ack, sender.td_maxack)
             sender.td_maxack = ack
-    if receiver.td_maxwin != 0 and after(end, sender.td_maxend):
-        receiver.td_maxwin = (receiver.td_maxwin + end - sender.td_maxend) & M32
-    if after((sack + win) & M32, (receiver.td_maxend - 1) & M32):
+    if r_maxwin != 0 and (s_maxend - end) & M32 >= 0x80000000:  # after(end, sender.td_maxend)
+        receiver.td_maxwin = (r_maxwin + end - s_maxend) & M32
+    # after(sack + win, receiver.td_maxend - 1)
+    if (((receiver.td_maxend - 1) & M32) - ((sack + win) & M32)) & M32 >= 0x80000000:
         receiver.td_maxend = (sack + win + (1 if win == 0 else 0)) & M32
-    if ack == receiver.td_end:
+    if ack == r_end:
         receiver.flags &= ~F_DATA_UNACKNOWLEDGED
     if index == ACK_SET:  # retransmission count
-        if (info.last_dir, info.last_seq, info.last_ack, info.last_end, info.last_win) == (
-                direction, seq, ack, end, win_raw):
+        if (info.last_dir == direction and info.last_seq == seq and info.last_ack == ack
+                and info.last_end == end and info.last_win == win_raw):
             info.retrans += 1
         else:
             info.last_dir, info.last_seq, info.last_ack, info.last_end = direction, seq, ack, end
             info.last_win, info.retrans = win_raw, 0
     return ACT_ACCEPT
-
-
